@@ -1,0 +1,208 @@
+"""Validated, frozen configuration objects (pydantic v2, unknown fields rejected)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from core.intervals import CANDLE_TIMEZONES, Interval, parse_interval
+
+__all__ = [
+    "ACCOUNT_NAME_RE",
+    "INST_ID_RE",
+    "AccountSettings",
+    "CollectorSettings",
+    "DingTalkSettings",
+    "ExchangeSettings",
+    "FleetConfig",
+    "NotifySettings",
+    "StrategySettings",
+    "TraderSettings",
+]
+
+# BTC-USDT (spot), BTC-USDT-SWAP (perpetual), BTC-USD-250627 (delivery future)
+INST_ID_RE = re.compile(r"^[A-Z0-9]{1,20}-[A-Z0-9]{2,10}(?:-SWAP|-\d{6})?$")
+ACCOUNT_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+DEFAULT_BASE_URLS = {"live": "https://www.okx.com", "demo": "https://www.okx.com"}
+SIMULATOR_URL = "http://127.0.0.1:8081"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+class ExchangeSettings(Frozen):
+    mode: Literal["live", "demo", "simulator"] = "simulator"
+    base_url: str | None = None
+    timeout_s: float = Field(10.0, gt=0, le=120)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^\s/]+(:\d+)?/?$", v):
+            raise ValueError(f"base_url must look like http(s)://host[:port], got {v!r}")
+        return v.rstrip("/") if v else v
+
+    @property
+    def url(self) -> str:
+        """The REST base URL this mode talks to."""
+        if self.base_url:
+            return self.base_url
+        return SIMULATOR_URL if self.mode == "simulator" else DEFAULT_BASE_URLS[self.mode]
+
+
+class StrategySettings(Frozen):
+    inst_id: str
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    leverage: Decimal = Decimal(1)
+
+    @field_validator("inst_id")
+    @classmethod
+    def _inst(cls, v: str) -> str:
+        if not INST_ID_RE.match(v):
+            raise ValueError(
+                f"malformed instrument id {v!r}; expected e.g. BTC-USDT-SWAP, BTC-USDT or BTC-USD-250627"
+            )
+        return v
+
+    @property
+    def is_contract(self) -> bool:
+        return self.inst_id.count("-") != 1
+
+
+class TraderSettings(Frozen):
+    marker_deadline_s: float = Field(90.0, gt=0, description="wait this long for a marker, then skip the bar")
+    order_type: Literal["limit", "market", "optimal_limit_ioc"] = "limit"
+    slippage: Decimal = Field(Decimal("0.002"), ge=0, lt=Decimal("0.2"))
+    reprice_attempts: int = Field(3, ge=0, le=20)
+    order_wait_s: float = Field(
+        10.0, gt=0, le=600, description="poll a limit order this long before re-pricing"
+    )
+    volatility_ratio: Decimal = Field(Decimal("0.98"), gt=0, le=1)
+    margin_mode: Literal["cross", "isolated"] = "cross"
+
+
+class DingTalkSettings(Frozen):
+    webhook_env: str = "DINGTALK_WEBHOOK"
+    secret_env: str | None = "DINGTALK_SECRET"  # noqa: S105 - a variable name
+    keyword: str | None = None
+
+    @field_validator("webhook_env", "secret_env")
+    @classmethod
+    def _env(cls, v: str | None) -> str | None:
+        if v is not None and not ENV_NAME_RE.match(v):
+            raise ValueError(f"must be an environment variable name like DINGTALK_WEBHOOK, got {v!r}")
+        return v
+
+
+class NotifySettings(Frozen):
+    dingtalk: DingTalkSettings | None = Field(default_factory=DingTalkSettings)
+    report_every_minutes: int = Field(30, ge=0, le=1440, description="0 = only when something was ordered")
+    max_per_minute: int = Field(20, ge=1, le=20)
+
+
+class CollectorSettings(Frozen):
+    history_bars: int = Field(1000, ge=1, le=100_000, description="bars of the largest interval to backfill")
+    close_delay_s: float = Field(1.0, ge=0, le=60)
+    confirm_retry_s: float = Field(
+        20.0, ge=0, le=300, description="keep asking for an unconfirmed bar this long"
+    )
+    verify_every_minutes: int = Field(60, ge=0, description="0 = never re-verify recent rows")
+    verify_bars: int = Field(30, ge=1, le=300)
+    marker_keep_hours: float = Field(48.0, gt=0)
+    max_csv_rows: int | None = Field(None, ge=100)
+
+
+class AccountSettings(Frozen):
+    name: str
+    credentials: str
+    interval: str
+    strategies: tuple[StrategySettings, ...]
+    trader: TraderSettings = Field(default_factory=TraderSettings)
+    dingtalk: DingTalkSettings | None = None
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, v: str) -> str:
+        parse_interval(v)
+        return v
+
+    @field_validator("credentials")
+    @classmethod
+    def _cred(cls, v: str) -> str:
+        if not ENV_NAME_RE.match(v):
+            raise ValueError(
+                f"must be an environment variable prefix like OKX_SUB1 (reads OKX_SUB1_API_KEY, "
+                f"_SECRET, _PASSPHRASE), got {v!r}; never put the key itself in config.py"
+            )
+        return v
+
+    @property
+    def interval_obj(self) -> Interval:
+        return parse_interval(self.interval)
+
+    def strategy(self, inst_id: str) -> StrategySettings:
+        for s in self.strategies:
+            if s.inst_id == inst_id:
+                return s
+        raise KeyError(f"account {self.name!r} has no strategy on {inst_id}")
+
+
+class FleetConfig(Frozen):
+    source: Path
+    exchange: ExchangeSettings
+    candle_timezone: Literal["Asia/Shanghai", "UTC"] = "Asia/Shanghai"
+    data_dir: Path
+    max_leverage: Decimal = Decimal(20)
+    accounts: dict[str, AccountSettings]
+    collector: CollectorSettings = Field(default_factory=CollectorSettings)
+    trader: TraderSettings = Field(default_factory=TraderSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    env: dict[str, str] = Field(default_factory=dict, repr=False, exclude=True)
+
+    # ---- derived plan -------------------------------------------------
+    @property
+    def intervals(self) -> list[Interval]:
+        """Every configured interval, ascending."""
+        return sorted({a.interval_obj for a in self.accounts.values()})
+
+    @property
+    def base_interval(self) -> Interval:
+        return self.intervals[0]
+
+    @property
+    def instruments(self) -> list[str]:
+        """Union of every account's instruments, sorted."""
+        return sorted({s.inst_id for a in self.accounts.values() for s in a.strategies})
+
+    def account(self, name: str) -> AccountSettings:
+        try:
+            return self.accounts[name]
+        except KeyError:
+            known = ", ".join(sorted(self.accounts)) or "(none)"
+            raise KeyError(f"unknown account {name!r}; configured: {known}") from None
+
+    @property
+    def candles_dir(self) -> Path:
+        return self.data_dir / "candles"
+
+    @property
+    def markers_dir(self) -> Path:
+        return self.data_dir / "markers"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def journal_dir(self) -> Path:
+        return self.data_dir / "journal"
+
+
+assert set(CANDLE_TIMEZONES) == {"Asia/Shanghai", "UTC"}

@@ -1,0 +1,1 @@
+"""FMZ custom-protocol gateway: an HTTP plugin server that lets FMZ strategies trade OKX through exchange/."""

@@ -1,0 +1,76 @@
+"""``python -m gateway`` as a process: ready line, serving, secrets in no output, clean stop on signals."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from simulator.server import RunningSimulator
+
+ROOT = Path(__file__).resolve().parents[2]
+AK, SK, PP = "AK_CLI_SENTINEL_3e1f", "SK_CLI_SENTINEL_77c0", "PP_CLI_SENTINEL_b2"
+
+
+def start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "gateway", *args],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serves_and_stops_cleanly_without_leaking_secrets(
+    sim_module: RunningSimulator, tmp_path: Path, sig: signal.Signals
+) -> None:
+    if not any(a["name"] == "cli" for a in sim_module.control.accounts()):
+        sim_module.control.add_account(AK, SK, PP, name="cli")
+    proc = start(
+        "--port", "0", "--exchange", "simulator", "--base-url", sim_module.base_url,
+        "--log-dir", str(tmp_path), "--log-level", "DEBUG",
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        ready = proc.stdout.readline()
+        match = re.match(
+            r"gateway ready: (http://127\.0\.0\.1:\d+/OKX) \(exchange=simulator base=(\S+)\)", ready
+        )
+        assert match, ready
+        assert match.group(2) == sim_module.base_url
+        url = match.group(1)
+        envelope = {"access_key": AK, "secret_key": f"{SK},{PP}", "nonce": 1730275031047002000}
+        reply = requests.post(url, json={**envelope, "method": "accounts", "params": {}}, timeout=10).json()
+        assert "data" in reply
+        reply = requests.post(
+            url, json={**envelope, "method": "ticker", "params": {"symbol": "BTC_USDT"}}, timeout=10
+        )
+        assert "data" in reply.json()
+        bad = requests.post(url, data=json.dumps(envelope)[:-1] + ", nope}", timeout=10).json()
+        assert bad == {"error": "invalid JSON"}
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    log_file = (tmp_path / "gateway.log").read_text(encoding="utf-8")
+    assert "gateway.server: accounts - " in log_file
+    assert "gateway.server: ticker BTC_USDT " in log_file
+    assert "stopped" in log_file
+    for secret in (AK, SK, PP):
+        assert secret not in ready + out + err + log_file
+
+
+def test_bad_base_url_exits_with_a_message() -> None:
+    proc = start("--exchange", "live", "--base-url", "ftp://nowhere")
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 2
+    assert "base_url must look like http(s)://host[:port]" in err
+    assert out == ""

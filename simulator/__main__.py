@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from simulator.clock import parse_time_ms
+from simulator.clock import parse_anchor, parse_time_ms
 from simulator.faults import DEFAULT_MIX, normalise_kind, parse_fault_spec
 from simulator.server import create_app
 from simulator.state import AccountSpec, SimOptions, SimState, normalise_pos_mode
@@ -47,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--clock-start", help="ISO 8601 or epoch ms (default: wall clock)")
     p.add_argument("--clock-speed", type=float, default=1.0)
     p.add_argument("--clock-frozen", action="store_true")
+    p.add_argument(
+        "--clock-anchor",
+        default=os.environ.get("OKXFLEET_CLOCK") or None,
+        metavar="WALL_MS:VIRTUAL_MS:SPEED",
+        help="share a virtual clock with other okxfleet processes (default: $OKXFLEET_CLOCK)",
+    )
     p.add_argument("--no-skew-check", action="store_true",
                    help="accept any OK-ACCESS-TIMESTAMP (default: 30 s window, 50102)")
     p.add_argument("--log-level", default="WARNING")
@@ -77,6 +84,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[SimOptions, str, int,
         if args.config:
             accounts += _config_accounts(args.config, args.balance)
         normalise_pos_mode(args.pos_mode)
+        anchor = parse_anchor(args.clock_anchor) if args.clock_anchor else None
+        start_ms = parse_time_ms(args.clock_start) if args.clock_start else None
         options = SimOptions(
             seed=args.seed,
             accounts=accounts,
@@ -88,8 +97,9 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[SimOptions, str, int,
             faults=[parse_fault_spec(f) for f in args.fault],
             timeout_hold_ms=args.timeout_hold_ms,
             rate_limits=args.rate_limits == "on",
-            clock_start_ms=parse_time_ms(args.clock_start) if args.clock_start else None,
-            clock_speed=args.clock_speed,
+            clock_start_ms=anchor[1] if anchor else start_ms,
+            clock_speed=anchor[2] if anchor else args.clock_speed,
+            clock_anchor_wall_ms=anchor[0] if anchor else None,
             clock_frozen=args.clock_frozen,
             skew_check=not args.no_skew_check,
         )

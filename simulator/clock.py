@@ -12,7 +12,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["SimClock", "iso_ms", "parse_time_ms"]
+__all__ = ["SimClock", "iso_ms", "parse_anchor", "parse_time_ms"]
+
+
+def parse_anchor(spec: str) -> tuple[int, int, float]:
+    """``WALL_MS:VIRTUAL_MS:SPEED`` (the ``OKXFLEET_CLOCK`` format shared by every okxfleet process)."""
+    parts = spec.strip().split(":")
+    try:
+        wall, virtual, speed = int(parts[0]), int(parts[1]), float(parts[2])
+        if len(parts) != 3 or speed <= 0:
+            raise ValueError
+    except (ValueError, IndexError):
+        raise ValueError(f"clock anchor must be WALL_MS:VIRTUAL_MS:SPEED, got {spec!r}") from None
+    return wall, virtual, speed
 
 
 def iso_ms(ms: int) -> str:
@@ -44,9 +56,11 @@ class SimClock:
         speed: float = 1.0,
         frozen: bool = False,
         wall: Callable[[], float] = time.time,
+        anchor_wall_ms: int | None = None,
     ) -> None:
         self._wall = wall
-        self._anchor_wall = wall()
+        # A shared wall anchor lets other processes compute the same virtual time (OKXFLEET_CLOCK).
+        self._anchor_wall = wall() if anchor_wall_ms is None else anchor_wall_ms / 1000
         self._anchor = int(self._anchor_wall * 1000) if start_ms is None else int(start_ms)
         self.speed = float(speed)
         self.frozen = frozen

@@ -94,6 +94,7 @@ class SimOptions:
     clock_start_ms: int | None = None
     clock_speed: float = 1.0
     clock_frozen: bool = False
+    clock_anchor_wall_ms: int | None = None
     skew_check: bool = True
 
     def fault_rules(self) -> list[FaultRule]:
@@ -161,7 +162,12 @@ class SimState:
 
     def _build(self) -> None:
         opts = self.options
-        self.clock = SimClock(opts.clock_start_ms, speed=opts.clock_speed, frozen=opts.clock_frozen)
+        self.clock = SimClock(
+            opts.clock_start_ms,
+            speed=opts.clock_speed,
+            frozen=opts.clock_frozen,
+            anchor_wall_ms=opts.clock_anchor_wall_ms,
+        )
         self.feed = MarketFeed(opts.seed, self.instruments)
         self.candles = CandleService(self.feed)
         self.engine = Engine(self.feed)

@@ -15,7 +15,7 @@ from simulator.errors import OkxError
 from simulator.faults import FaultInjector, FaultRule, parse_fault_spec
 from simulator.ratelimit import Limit, RateLimiter
 
-PROBE = Path("/work/shared/fixtures/okx/probe_captured_library_requests.json")
+PROBE = Path(__file__).resolve().parents[1] / "fixtures" / "okx" / "probe_captured_library_requests.json"
 
 
 @dataclass

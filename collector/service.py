@@ -1,0 +1,213 @@
+"""The collector process: wiring, start-up catch-up, the scheduled loop, clean shutdown.
+
+``CollectorService(cfg).serve()`` repairs and resumes the CSVs (or backfills history), catches up
+every bar close it missed — writing the marker of the latest one if it is missing, so a trader
+waiting on it after a collector restart gets it — then runs :meth:`tick` at every base close on
+an APScheduler trigger until :meth:`request_stop` (SIGTERM/SIGINT in ``__main__``). A failing
+cycle is logged and notified; it never kills the loop (the original restarted from scratch and
+re-downloaded everything: bug 25).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import traceback
+from datetime import datetime, timedelta
+
+from collector.backfill import Backfiller, BackfillReport
+from collector.cycle import Cycle, CycleReport
+from collector.fetch import CycleStopped, Fetcher
+from collector.housekeeping import Housekeeper
+from collector.plan import CollectPlan, build_plan
+from collector.schedule import BarCloseTrigger, build_scheduler
+from config.plan import HistoryPlan, history_plan
+from config.schema import FleetConfig
+from core.clock import Clock, ScaledClock, SystemClock, clock_from_env
+from core.intervals import Interval
+from core.markers import MarkerStore
+from core.store import CandleStore
+from exchange import PublicClient, make_public_client
+from notify.events import Crash, Event, ProcessStarted, ProcessStopped
+from notify.service import Notifier, make_notifier
+
+__all__ = ["PROCESS", "CollectorService"]
+
+log = logging.getLogger(__name__)
+PROCESS = "collector"
+# A scheduler wake-up may land a hair before the close on a scaled clock; wait that out.
+_EARLY_TOLERANCE = timedelta(milliseconds=250)
+
+
+class CollectorService:
+    """One collector: plan, stores, exchange client, notifier, and the loop."""
+
+    def __init__(
+        self,
+        cfg: FleetConfig,
+        *,
+        clock: Clock | None = None,
+        client: PublicClient | None = None,
+        notifier: Notifier | None = None,
+        progress: bool | None = None,
+        max_workers: int = 16,
+    ) -> None:
+        self.cfg = cfg
+        self.clock = clock or clock_from_env()
+        self.plan: CollectPlan = build_plan(cfg)
+        self.history: HistoryPlan = history_plan(cfg)
+        self.store = CandleStore(cfg.candles_dir, cfg.candle_timezone)
+        self.markers = MarkerStore(cfg.markers_dir)
+        self._own_client = client is None
+        self.client = client or make_public_client(cfg.exchange, self.clock, max_workers=max_workers)
+        self._own_notifier = notifier is None
+        # DingTalk counts its rate window in wall time, also in an accelerated demo
+        wall = SystemClock() if isinstance(self.clock, ScaledClock) else self.clock
+        self.notifier = notifier or make_notifier(cfg, process=PROCESS, clock=wall)
+        self.stop_event = threading.Event()
+        self.stop_reason = ""
+        settings = cfg.collector
+        self.fetcher = Fetcher(
+            self.client,
+            self.plan.base_bar,
+            self.plan.base,
+            self.clock,
+            confirm_retry_s=settings.confirm_retry_s,
+            stop=self.stop_event,
+        )
+        self.backfiller = Backfiller(
+            self.plan, self.store, self.client, self.clock, span=self.history.span, progress=progress
+        )
+        self.cycle = Cycle(
+            self.plan,
+            self.store,
+            self.markers,
+            self.fetcher,
+            self.clock,
+            history_start=self.backfiller.history_start,
+            rebuild_bars=self.backfiller.base_bars,
+            notify=self.notify,
+            process=PROCESS,
+        )
+        self.housekeeper = Housekeeper(
+            self.plan,
+            self.store,
+            self.markers,
+            self.client,
+            self.clock,
+            settings,
+            keep_bars=self.keep_bars(),
+            notify=self.notify,
+            process=PROCESS,
+        )
+        self.last_close: datetime | None = None
+
+    def keep_bars(self) -> dict[Interval, int]:
+        """Rows each interval's CSV must keep for the history plan (a floor for ``max_csv_rows``)."""
+        return {iv: math.ceil(self.history.span / iv.delta) + 1 for iv in self.plan.intervals}
+
+    def notify(self, event: Event) -> None:
+        try:
+            self.notifier.notify(event)
+        except Exception:  # notifiers never raise, but the data path must not depend on it
+            log.exception("notifier failed")
+
+    # ---- start-up -----------------------------------------------------------------------------
+    def backfill(self, now: datetime | None = None) -> BackfillReport:
+        """Repair, resume or backfill every CSV up to the last closed bar (``--backfill``)."""
+        return self.backfiller.run(now)
+
+    def catch_up(self) -> CycleReport | None:
+        """Run the cycle of the latest closed bar unless its marker already exists."""
+        close = self.plan.last_close(self.clock.now())
+        written = all(self.markers.path(iv, close).is_file() for iv in self.plan.closing_at(close))
+        if written and self.last_close is None:
+            self.last_close = close
+            log.info("markers for %s already written; nothing to catch up", close.isoformat())
+            return None
+        return self.tick()
+
+    def start_up(self) -> CycleReport | None:
+        """Backfill/resume, then catch up the latest close (writing its marker if missing)."""
+        report = self.backfill()
+        for inst, reason in report.failed.items():
+            log.warning("%s: %s", inst, reason)
+        return self.catch_up()
+
+    # ---- the loop -----------------------------------------------------------------------------
+    def run_cycle(self, close: datetime) -> CycleReport:
+        """One bar close (tests call this directly)."""
+        report = self.cycle.run(close)
+        self.last_close = close
+        return report
+
+    def tick(self) -> CycleReport | None:
+        """The scheduled job: process the newest closed bar once, then housekeeping. Never raises."""
+        try:
+            now = self.clock.now()
+            close = self.plan.last_close(now + _EARLY_TOLERANCE)
+            if self.last_close is not None and close <= self.last_close:
+                log.debug("bar %s already processed", close.isoformat())
+                return None
+            if close > now and not self.clock.sleep_until(close, self.stop_event):
+                return None
+            report = self.run_cycle(close)
+            if not self.stop_event.is_set():
+                self.housekeeper.maybe_run()
+            return report
+        except CycleStopped as exc:
+            log.info("cycle abandoned: %s", exc)
+        except Exception as exc:
+            log.exception("collector cycle failed")
+            self.notify(Crash(PROCESS, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+        return None
+
+    def _job(self) -> None:
+        self.tick()
+
+    def serve(self) -> None:
+        """Start up, then run every base close until :meth:`request_stop`."""
+        self.notify(ProcessStarted(PROCESS, self.describe()))
+        try:
+            self.start_up()
+            if self.stop_event.is_set():
+                return
+            trigger = BarCloseTrigger(
+                self.plan.base, self.plan.tz, self.clock, self.cfg.collector.close_delay_s
+            )
+            scheduler = build_scheduler(self._job, trigger)
+            scheduler.start()
+            log.info("collector running: %s", self.describe())
+            try:
+                self.stop_event.wait()
+            finally:
+                scheduler.shutdown(wait=True)  # lets a running cycle finish (its sleeps see the stop)
+        finally:
+            self.notify(ProcessStopped(PROCESS, self.stop_reason or "stopped"))
+
+    def request_stop(self, reason: str = "stop requested") -> None:
+        """Ask the loop to stop (signal-handler safe)."""
+        if not self.stop_event.is_set():
+            self.stop_reason = reason
+            self.stop_event.set()
+
+    def describe(self) -> str:
+        ivs = ", ".join(f"{iv}: {len(insts)}" for iv, insts in sorted(self.plan.instruments.items()))
+        return (
+            f"base {self.plan.base} ({self.plan.base_bar}), {len(self.plan.all_instruments)} instrument(s) "
+            f"[{ivs}], candle timezone {self.plan.tz}, history {self.history.base_bars} base bars"
+        )
+
+    def close(self) -> None:
+        self.cycle.close()
+        if self._own_client:
+            self.client.close()
+        if self._own_notifier:
+            self.notifier.close()
+
+    def __enter__(self) -> CollectorService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

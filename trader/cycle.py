@@ -1,0 +1,192 @@
+"""One bar of one account: marker -> strategies -> targets -> diff -> orders -> report.
+
+:func:`run_cycle` is what the service calls at every bar close and what tests call directly with
+a fake clock. Steps, each journaled:
+
+1. Orders the journal left open are resolved at OKX (looked up, cancelled if still working)
+   before anything new is sent.
+2. Wait (sleeping) for the collector's marker until ``marker_deadline_s`` after the close; none
+   -> skip the bar with a ``marker_late`` alert. A bar past its deadline is never traded.
+3. Positions and balance from OKX; each strategy runs on its instrument's fresh tail
+   (:mod:`trader.signals`); targets are journaled (cycle status ``targets``).
+4. Phase 1: the closes (flatten, or the first leg of a reverse) for every instrument, batched.
+5. Phase 2: positions and equity re-read; equity split equally, each target sized
+   (:mod:`trader.sizing`), and the opens/adjustments ordered, batched.
+6. Fills journaled, the cycle marked ``done``, the bar report sent (per the report cadence).
+
+Re-running a bar whose cycle reached ``targets`` (after a crash) reuses the journaled targets and
+sizes and diffs them against OKX's positions again, so nothing is ordered twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from exchange.errors import ExchangeError
+from notify import events as ev
+from notify.format import ReportCadence
+from trader.barreport import build_bar_report
+from trader.context import TraderContext
+from trader.crashpoints import crashpoint
+from trader.execution import LegOutcome
+from trader.journal import SignalRow
+from trader.phases import phase_closes, phase_opens
+from trader.signals import Decision, decide
+from trader.sizing import equity_share
+from trader.state import AccountState, fetch_state
+
+__all__ = ["CycleResult", "run_cycle"]
+
+log = logging.getLogger(__name__)
+MARKER_POLL_S = 0.05  # one stat() per poll, sleeping in between: cheap, and the bar starts at once
+
+
+@dataclass
+class CycleResult:
+    bar_close: datetime
+    status: str  # done | skipped | stopped | already_done
+    decisions: list[Decision] = field(default_factory=list)
+    outcomes: list[LegOutcome] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    equity: Decimal | None = None
+    report: ev.BarReport | None = None
+
+    @property
+    def orders(self) -> list[str]:
+        return [o.cl_ord_id for out in self.outcomes for o in out.orders]
+
+
+def _alert(ctx: TraderContext, kind: str, detail: str, inst_id: str | None = None) -> None:
+    log.warning("%s: %s%s", kind, f"{inst_id}: " if inst_id else "", detail)
+    ctx.notifier.notify(
+        ev.DataAlert(ctx.process, kind, detail, inst_id=inst_id, interval=ctx.account.interval)
+    )
+
+
+def _skip_bar(ctx: TraderContext, bar_close: datetime, reason: str) -> CycleResult:
+    ctx.journal.set_cycle_status(bar_close, "skipped", ctx.clock.now(), reason=reason)
+    return CycleResult(bar_close, "skipped", skipped=[reason])
+
+
+def _journaled_decisions(
+    ctx: TraderContext, bar_close: datetime
+) -> tuple[list[Decision], dict[str, Decimal]]:
+    rows = ctx.journal.signals(bar_close)
+    decisions, desired = [], {}
+    for strat in ctx.account.strategies:
+        row = rows.get(strat.inst_id)
+        if row is None:
+            decisions.append(Decision(strat.inst_id, strat.name, skipped="no journaled decision"))
+            continue
+        skipped = row.reason if row.status == "skipped" else ""
+        decisions.append(Decision(row.inst_id, row.strategy, row.target, row.signal_px, skipped=skipped))
+        if row.desired is not None:
+            desired[row.inst_id] = row.desired
+    return decisions, desired
+
+
+def _record_decisions_tx(
+    ctx: TraderContext, bar_close: datetime, decisions: list[Decision], state: AccountState
+) -> None:
+    now = ctx.clock.now()
+    for d in decisions:
+        status = "skipped" if d.skipped else "target"
+        row = SignalRow(
+            d.inst_id,
+            d.strategy,
+            state.holding(d.inst_id).signed,
+            d.target,
+            d.signal_px,
+            None,
+            status,
+            d.skipped,
+        )
+        ctx.journal.record_signal(bar_close, row, now)
+        if d.alert:
+            _alert(ctx, d.alert, d.skipped, d.inst_id)
+    ctx.journal.set_cycle_status(bar_close, "targets")
+
+
+def _record_decisions(
+    ctx: TraderContext, bar_close: datetime, decisions: list[Decision], state: AccountState
+) -> None:
+    with ctx.journal.transaction():
+        _record_decisions_tx(ctx, bar_close, decisions, state)
+
+
+def run_cycle(ctx: TraderContext, bar_close: datetime, cadence: ReportCadence | None = None) -> CycleResult:
+    """Run (or resume) the cycle of the bar that closed at ``bar_close``."""
+    journal, clock, iv = ctx.journal, ctx.clock, ctx.account.interval_obj
+    existing = journal.cycle(bar_close)
+    if existing is not None and existing.status in ("done", "skipped", "failed"):
+        return CycleResult(bar_close, "already_done")
+    crashpoint("cycle_start")
+    resume = existing is not None and existing.status == "targets"
+    journal.start_cycle(bar_close, iv.name, clock.now())
+    ctx.tracker.recover()
+    skipped: list[str] = []
+    desired_before: dict[str, Decimal] = {}
+    if resume:
+        if clock.now() >= bar_close + iv.delta:
+            return _skip_bar(ctx, bar_close, "resume window passed (the next bar has closed)")
+        log.info("resuming the cycle of %s from its journaled targets", bar_close.isoformat())
+        decisions, desired_before = _journaled_decisions(ctx, bar_close)
+        state = fetch_state(ctx.client, ctx.instruments, ctx.settings.margin_mode, ctx.equity_ccy, ctx.pool)
+    else:
+        deadline = bar_close + timedelta(seconds=ctx.settings.marker_deadline_s)
+        if clock.now() > deadline:
+            return _skip_bar(ctx, bar_close, "bar past its marker deadline: never traded late")
+        marker = ctx.markers.wait(iv, bar_close, deadline, clock, ctx.stop, poll_s=MARKER_POLL_S)
+        if marker is None:
+            if ctx.stop.is_set():
+                return CycleResult(bar_close, "stopped")
+            detail = (
+                f"no data_ready marker for the {iv.name} bar closing {bar_close.isoformat()} by the deadline"
+            )
+            _alert(ctx, "marker_late", detail)
+            return _skip_bar(ctx, bar_close, "marker late")
+        state = fetch_state(ctx.client, ctx.instruments, ctx.settings.margin_mode, ctx.equity_ccy, ctx.pool)
+        decisions = decide(ctx.account.strategies, marker, ctx.store, iv.name, state.holdings, state.entries)
+        _record_decisions(ctx, bar_close, decisions, state)
+    crashpoint("after_targets")
+    skipped.extend(f"{d.inst_id}: {d.skipped}" for d in decisions if d.skipped)
+
+    outcomes = phase_closes(ctx, bar_close, decisions, state)
+    crashpoint("after_closes")
+    if outcomes:
+        state = fetch_state(ctx.client, ctx.instruments, ctx.settings.margin_mode, ctx.equity_ccy, ctx.pool)
+    prices = {d.inst_id: d.signal_px for d in decisions if d.signal_px is not None}
+    equity = state.equity(prices, ctx.instruments)
+    share = equity_share(equity, len(ctx.account.strategies))
+    outcomes += phase_opens(ctx, bar_close, decisions, state, share, desired_before, skipped)
+    for out in outcomes:
+        if out.error is not None:
+            skipped.append(f"{out.leg_order.inst_id}: {out.leg_order.leg.kind} failed: {out.error}")
+    orders = [o for out in outcomes for o in out.orders]
+    if orders:
+        try:
+            journal.record_fills(ctx.client.fills(limit=100))
+            state = fetch_state(
+                ctx.client, ctx.instruments, ctx.settings.margin_mode, ctx.equity_ccy, ctx.pool
+            )
+        except ExchangeError as exc:
+            log.warning("after-trade refresh failed: %s", exc)
+    crashpoint("before_done")
+    journal.set_cycle_status(bar_close, "done", clock.now(), equity=equity)
+    final_equity = state.equity(prices, ctx.instruments)
+    spot_ids = [i for i, inst in ctx.instruments.items() if not inst.is_contract]
+    report = build_bar_report(ctx.name, bar_close, final_equity, decisions, orders, state, skipped, spot_ids)
+    if cadence is None or cadence.due_for(report):
+        ctx.notifier.notify(report)
+    log.info(
+        "bar %s done: %d signal(s), %d order(s), %d skip(s), equity %s",
+        bar_close.isoformat(),
+        sum(1 for d in decisions if d.ok),
+        len(orders),
+        len(skipped),
+        final_equity,
+    )
+    return CycleResult(bar_close, "done", decisions, outcomes, skipped, final_equity, report)

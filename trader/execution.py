@@ -1,0 +1,267 @@
+"""Placing the legs of one bar: batch, poll to terminal, cancel and re-price, partial fills.
+
+Per round (the first, then up to ``reprice_attempts`` re-prices):
+
+1. every active leg gets a *new* clOrdId (next attempt number in the journal) and its intents
+   are journaled in one transaction — before anything is sent (write-ahead);
+2. all orders go out together (``batch-orders``, 20 per request), or one by one when
+   ``batch=False`` (the benchmark's serial baseline);
+3. acknowledgements are journaled; a rejection is journaled, notified and ends that leg for this
+   bar; an unknown outcome is resolved by looking the clOrdId up (never by sending again) and a
+   leg whose order OKX does not know is left for the next bar;
+4. orders are polled to a terminal state; limit orders still working after ``order_wait_s`` are
+   cancelled, and what is left unfilled (``sz - accFillSz``, rounded to the lot) is re-priced from
+   the ticker, further from the market each round.
+
+Every order of the round is terminal before the next round starts and before the bar ends, so
+the next bar's diff never races an order still working.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from config.schema import TraderSettings
+from exchange.errors import ExchangeAuthError, ExchangeError, ExchangeUnavailable, OrderRejected
+from exchange.records import Order, OrderAck, OrderRequest
+from exchange.retry import NOT_PROCESSED_CODES
+from notify import events as ev
+from trader.clordid import make_cl_ord_id, parse
+from trader.crashpoints import crashpoint
+from trader.diff import Leg
+from trader.journal import Journal, OrderIntent
+from trader.ports import AccountPort, NotifierPort, PublicPort
+from trader.sizing import floor_to_step, limit_price
+from trader.tracking import OrderTracker
+
+__all__ = ["Executor", "LegOrder", "LegOutcome"]
+
+log = logging.getLogger(__name__)
+ZERO = Decimal(0)
+_MARKET_WAIT_S = 5.0
+
+
+@dataclass(frozen=True)
+class LegOrder:
+    """One leg to execute, with what pricing and rounding need."""
+
+    inst_id: str
+    leg: Leg
+    td_mode: str  # cross | isolated | cash
+    signal_px: Decimal
+    tick_sz: Decimal
+    lot_sz: Decimal
+    min_sz: Decimal
+    spot: bool = False
+    size_px: Decimal | None = None  # the price an open was sized at (re-prices above it shrink it)
+
+
+@dataclass
+class LegOutcome:
+    leg_order: LegOrder
+    filled: Decimal = ZERO
+    orders: list[Order] = field(default_factory=list)
+    error: ExchangeError | None = None
+    unresolved: bool = False
+    sz: Decimal = ZERO  # what the leg aims for: the leg's size, less what re-pricing higher cut
+
+    def __post_init__(self) -> None:
+        if self.sz == ZERO:
+            self.sz = self.leg_order.leg.sz
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.sz - self.filled
+
+    @property
+    def done(self) -> bool:
+        return self.remaining <= 0
+
+
+class Executor:
+    """Executes legs for one account; ``batch=False`` sends one order at a time."""
+
+    def __init__(
+        self,
+        *,
+        account: str,
+        client: AccountPort,
+        public: PublicPort,
+        journal: Journal,
+        tracker: OrderTracker,
+        settings: TraderSettings,
+        notifier: NotifierPort,
+        batch: bool = True,
+    ) -> None:
+        self.account = account
+        self.client = client
+        self.public = public
+        self.journal = journal
+        self.tracker = tracker
+        self.clock = tracker.clock
+        self.settings = settings
+        self.notifier = notifier
+        self.batch = batch
+
+    # ---- requests -------------------------------------------------------
+    def _ord_type(self, lo: LegOrder) -> str:
+        kind = self.settings.order_type
+        if kind == "optimal_limit_ioc" and lo.spot:
+            return "market"
+        return kind
+
+    def _ref_price(self, lo: LegOrder, round_no: int) -> Decimal:
+        if round_no == 0:
+            return lo.signal_px
+        try:
+            return self.public.ticker(lo.inst_id).last
+        except ExchangeError as exc:
+            log.warning("%s: ticker failed (%s); re-pricing from the signal price", lo.inst_id, exc)
+            return lo.signal_px
+
+    def _request(self, bar_close: datetime, out: LegOutcome, round_no: int) -> OrderRequest:
+        lo, leg = out.leg_order, out.leg_order.leg
+        attempt = self.journal.next_attempt(bar_close, lo.inst_id, leg.kind)
+        ord_type = self._ord_type(lo)
+        px = None
+        ref = self._ref_price(lo, round_no)
+        if ord_type == "limit":
+            px = limit_price(ref, leg.side, self.settings.slippage, lo.tick_sz, round_no)
+        worst = px if px is not None else ref * (1 + self.settings.slippage)
+        if leg.kind == "open" and lo.size_px is not None and round_no and worst > lo.size_px:
+            # Re-pricing above the price the open was sized at: shrink it to the same notional.
+            cut = floor_to_step(out.remaining * lo.size_px / worst, lo.lot_sz)
+            log.info("%s: re-priced to %s above the sizing price %s: %s -> %s", lo.inst_id, worst,
+                     lo.size_px, out.remaining, cut)  # fmt: skip
+            self.journal.reduce_desired(bar_close, lo.inst_id, out.remaining - cut, self.clock.now())
+            out.sz = out.filled + cut
+        return OrderRequest(
+            inst_id=lo.inst_id,
+            td_mode=lo.td_mode,
+            side=leg.side,
+            ord_type=ord_type,
+            sz=floor_to_step(out.remaining, lo.lot_sz),
+            cl_ord_id=make_cl_ord_id(self.account, lo.inst_id, bar_close, leg.kind, attempt),
+            px=px,
+            pos_side=leg.pos_side,
+            reduce_only=leg.reduce_only,
+            tgt_ccy="base_ccy" if lo.spot and ord_type == "market" else None,
+        )
+
+    def _intent(self, bar_close: datetime, req: OrderRequest, leg: Leg, attempt: int) -> OrderIntent:
+        return OrderIntent(
+            cl_ord_id=req.cl_ord_id,
+            bar_close=bar_close,
+            inst_id=req.inst_id,
+            leg=leg.kind,
+            attempt=attempt,
+            side=req.side,
+            pos_side=req.pos_side,
+            ord_type=req.ord_type,
+            td_mode=req.td_mode,
+            sz=req.sz,
+            px=req.px,
+            reduce_only=req.reduce_only,
+        )
+
+    def _send(self, reqs: Sequence[OrderRequest]) -> list[OrderAck | ExchangeError]:
+        if self.batch and len(reqs) > 1:
+            return self.client.place_orders(reqs)
+        results: list[OrderAck | ExchangeError] = []
+        for req in reqs:
+            try:
+                results.append(self.client.place_order(req))
+            except ExchangeError as exc:
+                results.append(exc)
+        return results
+
+    # ---- one round ---------------------------------------------------------
+    def _handle_result(
+        self, out: LegOutcome, req: OrderRequest, result: OrderAck | ExchangeError, working: dict[str, str]
+    ) -> None:
+        now = self.clock.now()
+        cl = req.cl_ord_id
+        if isinstance(result, OrderAck):
+            self.journal.mark_acked(cl, result.ord_id, now)
+            working[cl] = req.inst_id
+            return
+        if isinstance(result, OrderRejected | ExchangeAuthError) or (
+            isinstance(result, ExchangeUnavailable) and result.code in NOT_PROCESSED_CODES
+        ):
+            # OKX refused it, or said it did not process it: no order exists.
+            log.warning("%s %s %s rejected: %s", self.account, req.inst_id, cl, result)
+            self.journal.mark_rejected(cl, result.code, result.msg, now)
+            out.error = result
+            self.notifier.notify(ev.OrderRejected(self.account, req.inst_id, cl, result.code, result.msg))
+            return
+        # Unknown outcome (timeout, lost reply, 50004, bad reply): ask OKX about this id.
+        log.warning("%s %s %s: outcome unknown (%s); looking it up", self.account, req.inst_id, cl, result)
+        self.journal.mark_unknown(cl, str(result), now)
+        order = self.tracker.resolve(req.inst_id, cl)
+        if order is None:
+            out.unresolved = True
+            out.error = result
+        else:
+            working[cl] = req.inst_id
+
+    def _round(self, bar_close: datetime, active: list[LegOutcome], round_no: int) -> None:
+        reqs: list[OrderRequest] = []
+        for out in active:
+            reqs.append(self._request(bar_close, out, round_no))
+        intents = [
+            self._intent(bar_close, req, out.leg_order.leg, parse(req.cl_ord_id).attempt)
+            for req, out in zip(reqs, active, strict=True)
+        ]
+        self.journal.record_intents(intents, self.clock.now())
+        crashpoint("after_intent")
+        results = self._send(reqs)
+        crashpoint("after_send")
+        working: dict[str, str] = {}
+        by_cl: dict[str, LegOutcome] = {}
+        with self.journal.transaction():
+            for out, req, result in zip(active, reqs, results, strict=True):
+                by_cl[req.cl_ord_id] = out
+                self._handle_result(out, req, result, working)
+        crashpoint("after_ack")
+        if not working:
+            return
+        limit = any(r.ord_type == "limit" for r in reqs if r.cl_ord_id in working)
+        wait_s = self.settings.order_wait_s if limit else _MARKET_WAIT_S
+        known = self.tracker.wait_terminal(working, self.clock.now() + timedelta(seconds=wait_s))
+        if not all(cl in known and known[cl].is_terminal for cl in working):
+            known = self.tracker.settle(working, known)
+            crashpoint("after_cancel")
+        for cl in working:
+            order = known.get(cl)
+            out = by_cl[cl]
+            if order is None or not order.is_terminal:
+                out.unresolved = True  # left open in the journal: recovered before the next bar
+                if order is not None:
+                    out.filled += order.acc_fill_sz
+                    out.orders.append(order)
+                continue
+            out.filled += order.acc_fill_sz
+            out.orders.append(order)
+
+    @staticmethod
+    def _more_to_do(out: LegOutcome) -> bool:
+        if out.error is not None or out.unresolved:
+            return False
+        lo = out.leg_order
+        return floor_to_step(out.remaining, lo.lot_sz) >= max(lo.min_sz, lo.lot_sz)
+
+    def execute(self, bar_close: datetime, legs: Sequence[LegOrder]) -> list[LegOutcome]:
+        """Execute ``legs`` (all of the same phase) to completion; one outcome per leg."""
+        outcomes = [LegOutcome(lo) for lo in legs]
+        for round_no in range(self.settings.reprice_attempts + 1):
+            active = [o for o in outcomes if self._more_to_do(o)]
+            if not active:
+                break
+            if round_no:
+                log.info("%s: re-pricing %d leg(s), round %d", self.account, len(active), round_no)
+            self._round(bar_close, active, round_no)
+        return outcomes

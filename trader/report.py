@@ -1,0 +1,105 @@
+"""``python -m trader <account> --report``: recent cycles, orders and PnL, from the journal only.
+
+Realised PnL is OKX's per-order ``pnl`` (closing fills); fees are OKX's ``fee`` (negative =
+charged). No exchange call is made: the report works while the trader runs, or with OKX down.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from decimal import Decimal
+
+from trader.journal import Journal
+
+__all__ = ["format_report", "pnl_by_instrument"]
+
+ZERO = Decimal(0)
+
+
+def _d(text: str | None) -> Decimal:
+    return Decimal(text) if text else ZERO
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return out
+
+
+def _order_cells(o: sqlite3.Row) -> list[str]:
+    side = o["side"] + (f"/{o['pos_side']}" if o["pos_side"] else "")
+    return [
+        o["created_at"], o["inst_id"], f"{o['leg']}#{o['attempt']}", side, o["ord_type"], o["sz"],
+        o["px"] or "-", o["state"] or o["status"], o["acc_fill_sz"], o["avg_px"] or "-", o["fee"] or "-",
+        o["pnl"] or "-", o["error_code"] or "", o["cl_ord_id"],
+    ]  # fmt: skip
+
+
+def pnl_by_instrument(journal: Journal) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
+    """inst_id -> (realised pnl, fees, filled size) over every order in the journal."""
+    sums: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO])
+    for r in journal.query("SELECT inst_id, pnl, fee, acc_fill_sz FROM orders WHERE status = 'done'"):
+        acc = sums[r["inst_id"]]
+        acc[0] += _d(r["pnl"])
+        acc[1] += _d(r["fee"])
+        acc[2] += _d(r["acc_fill_sz"])
+    return {k: (v[0], v[1], v[2]) for k, v in sorted(sums.items())}
+
+
+def format_report(journal: Journal, account: str, limit: int = 20) -> str:
+    lines = [f"okxfleet trader report — account {account} ({journal.path})", ""]
+    cycles = journal.query(
+        "SELECT bar_close, status, runs, equity, reason FROM cycles ORDER BY bar_close DESC LIMIT ?", (limit,)
+    )
+    lines.append(f"Recent cycles ({len(cycles)}):")
+    rows = []
+    for c in cycles:
+        signals = journal.query(
+            "SELECT inst_id, target, desired, status FROM signals WHERE bar_close = ? ORDER BY inst_id",
+            (c["bar_close"],),
+        )
+        sig = ", ".join(
+            f"{s['inst_id']}={'skip' if s['status'] == 'skipped' else s['target']}"
+            + (f"x{s['desired']}" if s["desired"] else "")
+            for s in signals
+        )
+        rows.append(
+            [c["bar_close"], c["status"], str(c["runs"]), c["equity"] or "-", sig or "-", c["reason"]]
+        )
+    lines += _table(["bar_close", "status", "runs", "equity", "targets", "reason"], rows)
+    lines.append("")
+    orders = journal.query(
+        "SELECT created_at, inst_id, leg, attempt, side, pos_side, ord_type, sz, px, status, state, "
+        "acc_fill_sz, avg_px, fee, pnl, error_code, cl_ord_id FROM orders ORDER BY created_at DESC, "
+        "cl_ord_id LIMIT ?",
+        (limit,),
+    )
+    lines.append(f"Recent orders ({len(orders)}):")
+    rows = [_order_cells(o) for o in orders]
+    headers = [
+        "created",
+        "inst",
+        "leg",
+        "side",
+        "type",
+        "sz",
+        "px",
+        "state",
+        "filled",
+        "avg_px",
+        "fee",
+        "pnl",
+    ]
+    lines += _table([*headers, "err", "clOrdId"], rows)
+    lines.append("")
+    lines.append("PnL by instrument (realised, from OKX order pnl and fees):")
+    pnl = pnl_by_instrument(journal)
+    rows = [[k, str(p), str(f), str(p + f), str(v)] for k, (p, f, v) in pnl.items()]
+    total_p = sum((p for p, _, _ in pnl.values()), ZERO)
+    total_f = sum((f for _, f, _ in pnl.values()), ZERO)
+    rows.append(["TOTAL", str(total_p), str(total_f), str(total_p + total_f), ""])
+    lines += _table(["inst", "pnl", "fees", "net", "filled"], rows)
+    return "\n".join(lines) + "\n"

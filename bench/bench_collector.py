@@ -37,6 +37,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+from bench.report import emit
 from collector.derive import derive
 from collector.service import CollectorService
 from config import load_config
@@ -147,6 +148,9 @@ def bench_latency(sizes: Sequence[int], samples: int, latency_ms: int, tmp: Path
                     service.client.close()
             okx, ours = floors(n, latency_ms / 1000)
             conc, serial = results["concurrent"], results["serial"]
+            emit("collector", f"close-to-marker, {n} instruments ({real} listed): concurrent vs serial",
+                 conc, serial, unit="s", target=">= 10x at 200 (see note)" if n == 200 else "",
+                 note=f"conc/OKX floor {conc / okx:.2f}x (target <= 1.5x at 200)")  # fmt: skip
             print(f"{n:>5} {real:>5} {conc:>13.3f} {serial:>9.3f} {serial / conc:>5.1f}x "
                   f"{okx:>12.2f} {conc / okx:>9.2f}x {ours:>15.2f}")  # fmt: skip
     print("close-to-marker = cycle seconds + close_delay_s (1 s by default).")
@@ -214,6 +218,9 @@ def bench_history(rows_list: Sequence[int], bars: int, tmp: Path) -> None:
     disk = {rows: statistics.median(v) for rows, v in disk_s.items()}
     for rows in rows_list:
         print(f"{rows:>9} {cycle[rows] * 1000:>13.2f} {disk[rows] * 1000:>17.3f}")
+    emit("collector", f"per-bar cycle cost, {large:,} vs {small:,} rows of history",
+         cycle[large] * 1000, cycle[small] * 1000, unit="ms", target="value <= 1.2x baseline",
+         note=f"slowdown {cycle[large] / cycle[small]:.2f}x")  # fmt: skip
     print(f"ratio {large}/{small}: cycle {cycle[large] / cycle[small]:.2f}x, "
           f"disk path {disk[large] / disk[small]:.2f}x (target <= 1.2x)")  # fmt: skip
 

@@ -37,6 +37,8 @@ from typing import Any
 
 import requests
 
+from bench.report import emit
+
 ROOT = Path(__file__).resolve().parents[1]
 _SIM_READY = re.compile(r"listening on (http://\S+) ")
 _READY = re.compile(r"ready: (http://\S+)")
@@ -283,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     ratio = gateway.rps / baseline.rps if baseline.rps else float("inf")
     verdict = "meets" if ratio >= 10 else "BELOW"
     print(f"ratio gateway / baseline: {ratio:.1f}x ({verdict} the 10x target)")
+    emit("gateway", f"requests/s, {args.clients} concurrent FMZ clients vs single-threaded server",
+         gateway.rps, baseline.rps, unit="req/s", higher_is_better=True, target=">= 10x",
+         note=f"{args.latency_ms} ms simulator latency")  # fmt: skip
     return 0
 
 

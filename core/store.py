@@ -22,7 +22,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import pandas as pd
@@ -56,7 +56,10 @@ def _fmt_time(ts: datetime, offset: timedelta) -> str:
 
 
 def _parse_time(text: str) -> datetime:
-    ts = datetime.fromisoformat(text)
+    try:
+        ts = datetime.fromisoformat(text)
+    except ValueError:
+        raise DataError(f"malformed candle time {text!r}") from None
     if ts.tzinfo is None:
         raise DataError(f"candle time without UTC offset: {text!r}")
     return ts.astimezone(UTC)
@@ -67,10 +70,25 @@ def _row(bar: Bar, offset: timedelta) -> str:
     return _fmt_time(bar.ts, offset) + "," + ",".join(str(v) for v in values) + "\n"
 
 
-def _bar_from_fields(fields: Sequence[str]) -> Bar:
-    if len(fields) != len(COLUMNS):
-        raise DataError(f"candle row has {len(fields)} fields, expected {len(COLUMNS)}: {fields!r}")
-    return Bar(_parse_time(fields[0]), *(Decimal(v) for v in fields[1:]))
+def _number(text: str, column: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise DataError(f"malformed number {text!r} in column {column}") from None
+    if not value.is_finite():
+        raise DataError(f"{text!r} in column {column} is not a finite number")
+    return value
+
+
+def _bar_from_fields(fields: Sequence[str], where: str) -> Bar:
+    """A bar from one CSV row; :class:`DataError` naming ``where`` (file and row) if malformed."""
+    try:
+        if len(fields) != len(COLUMNS):
+            raise DataError(f"candle row has {len(fields)} fields, expected {len(COLUMNS)}")
+        values = [_number(v, c) for v, c in zip(fields[1:], COLUMNS[1:], strict=True)]
+        return Bar(_parse_time(fields[0]), *values)
+    except DataError as exc:
+        raise DataError(f"{where}: {exc} (row {','.join(fields)!r})") from None
 
 
 def bars_to_frame(bars: Sequence[Bar], tz: str) -> pd.DataFrame:
@@ -132,8 +150,12 @@ class CandleStore:
 
     def tail(self, inst_id: str, interval: Interval | str, n: int) -> list[Bar]:
         """The last ``n`` bars (fewer if the file is shorter), ascending."""
-        lines = self._tail_lines(self.path(inst_id, interval), n)
-        return [_bar_from_fields(ln.split(",")) for ln in lines]
+        path = self.path(inst_id, interval)
+        lines = self._tail_lines(path, n)
+        return [
+            _bar_from_fields(ln.split(","), f"{path}, row {len(lines) - i} from the end")
+            for i, ln in enumerate(lines)
+        ]
 
     def read_tail(self, inst_id: str, interval: Interval | str, n: int) -> pd.DataFrame:
         """The last ``n`` bars as the strategies' DataFrame."""
@@ -166,7 +188,7 @@ class CandleStore:
             header = next(reader, None)
             if header is not None and tuple(header) != COLUMNS:
                 raise DataError(f"{path}: unexpected header {header}")
-            return [_bar_from_fields(row) for row in reader if row]
+            return [_bar_from_fields(row, f"{path}, line {reader.line_num}") for row in reader if row]
 
     # ---- writing -------------------------------------------------------
     def repair(self, inst_id: str, interval: Interval | str) -> bool:

@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from aiohttp import web
@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
         metavar="WALL_MS:VIRTUAL_MS:SPEED",
         help="share a virtual clock with other okxfleet processes (default: $OKXFLEET_CLOCK)",
     )
+    p.add_argument("--extra-instruments", type=int, default=0, metavar="N",
+                   help="add N synthetic USDT swaps S001-USDT-SWAP ... (benchmarks; max 999)")
+    p.add_argument("--liquidity", action="append", default=[], metavar="INST:MAX_FILL_SZ",
+                   help="fill orders on INST at most MAX_FILL_SZ per simulated second (repeatable)")
     p.add_argument("--no-skew-check", action="store_true",
                    help="accept any OK-ACCESS-TIMESTAMP (default: 30 s window, 50102)")
     p.add_argument("--log-level", default="WARNING")
@@ -73,6 +77,19 @@ def _config_accounts(path: str, balance: str) -> list[AccountSpec]:
     except Exception as exc:  # ConfigError and friends: show the message, exit 2
         raise ValueError(f"--config {path}: {exc}") from None
     return specs
+
+
+def _liquidity(specs: Sequence[str]) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = {}
+    for spec in specs:
+        inst_id, _, size = spec.rpartition(":")
+        try:
+            out[inst_id] = Decimal(size)
+        except InvalidOperation:
+            raise ValueError(f"--liquidity {spec!r}: expected INST:MAX_FILL_SZ") from None
+        if not inst_id:
+            raise ValueError(f"--liquidity {spec!r}: expected INST:MAX_FILL_SZ")
+    return out
 
 
 def parse_args(argv: Sequence[str] | None = None) -> tuple[SimOptions, str, int, str]:
@@ -102,7 +119,10 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[SimOptions, str, int,
             clock_anchor_wall_ms=anchor[0] if anchor else None,
             clock_frozen=args.clock_frozen,
             skew_check=not args.no_skew_check,
+            extra_instruments=args.extra_instruments,
+            liquidity=_liquidity(args.liquidity),
         )
+        SimState(options)  # fail here, with a usage message, on unknown instruments or sizes
     except (ValueError, OSError) as exc:
         parser.error(str(exc))
     return options, args.host, args.port, args.log_level.upper()

@@ -132,7 +132,7 @@ def _positions(ctx: Ctx) -> Reply:
 def _config(ctx: Ctx) -> Reply:
     acct = ctx.acct
     return Reply([{
-        "acctLv": "2", "acctStpMode": "cancel_maker", "autoLoan": False,
+        "acctLv": acct.acct_lv, "acctStpMode": "cancel_maker", "autoLoan": False,
         "ctIsoMode": "automatic", "enableSpotBorrow": False, "greeksType": "PA", "feeType": "0",
         "ip": "", "type": "0", "kycLv": "3", "label": acct.name, "level": "Lv1",
         "levelTmp": "", "liquidationGear": "-1", "mainUid": ctx.state.main_uid,

@@ -1,6 +1,7 @@
 """Accounts: balances per currency, positions, leverage settings and cross-margin arithmetic.
 
-Model (OKX "futures mode", acctLv 2, everything margined in USDT):
+Model (OKX "futures mode", acctLv 2, everything margined in USDT; test control may set another
+``acctLv``: 1 = Spot mode refuses swap orders, 3/4 refuse isolated margin, both with ``51010``):
 
 - ``cashBal`` per currency changes with fees, realised PnL and spot trades.
 - A swap position's ``upl = (markPx - avgPx) * pos * ctVal`` (``pos`` signed), its initial margin
@@ -89,6 +90,7 @@ class Account:
     orders: list[Order] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
     u_time: int = 0
+    acct_lv: str = "2"  # 1 Spot, 2 Futures, 3 Multi-currency margin, 4 Portfolio margin
 
     def __post_init__(self) -> None:
         if not self.cash:

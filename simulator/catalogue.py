@@ -7,11 +7,13 @@ Contract specs follow OKX's published values for the majors (ctVal, lotSz, minSz
 
 from __future__ import annotations
 
+import hashlib
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["CATALOGUE", "Coin", "Instrument", "build_catalogue"]
+__all__ = ["CATALOGUE", "MAX_SYNTHETIC", "Coin", "Instrument", "build_catalogue", "synthetic_swaps"]
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,8 @@ class Instrument:
     def family(self) -> str:
         return f"{self.coin.ccy}-{self.quote}"
 
-    def to_okx(self) -> dict[str, Any]:
-        """The ``public/instruments`` row."""
+    def to_okx(self, state: str | None = None) -> dict[str, Any]:
+        """The ``public/instruments`` row (``state`` overrides the catalogue's, see venue)."""
         swap = self.is_swap
         list_time = str(self.coin.list_time_ms + (0 if swap else 3_600_000))
         return {
@@ -92,7 +94,7 @@ class Instrument:
             "quoteCcy": "" if swap else self.quote,
             "tradeQuoteCcyList": [] if swap else [self.quote],
             "settleCcy": self.quote if swap else "",
-            "state": self.state,
+            "state": state or self.state,
             "ruleType": "normal",
             "stk": "",
             "tickSz": str(self.tick_sz),
@@ -153,3 +155,44 @@ def build_catalogue() -> dict[str, Instrument]:
 
 
 CATALOGUE: dict[str, Instrument] = build_catalogue()
+
+
+MAX_SYNTHETIC = 999
+_SYNTH_LIST_MS = 1_609_459_200_000  # 2021-01-01T00:00:00Z
+_LOTS = ("0.01", "0.1", "1")
+_LEVERS = (20, 50, 75, 100)
+
+
+def _unit(seed_text: str, salt: str) -> float:
+    """A uniform in [0, 1) from text (stable across processes and runs)."""
+    digest = hashlib.blake2b(f"{salt}:{seed_text}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0**64
+
+
+def synthetic_swaps(n: int) -> dict[str, Instrument]:
+    """``n`` synthetic USDT-margined perpetual swaps ``S001-USDT-SWAP`` ... (benchmarks).
+
+    Specs are a pure function of the index: a price log-uniform between 0.01 and 50,000 USDT,
+    ``ctVal`` a power of ten giving 10-100 USDT per contract, ``tickSz`` about 1e-4 of the price
+    (a power of ten), ``lotSz = minSz`` one of 0.01/0.1/1, max lever 20-100, daily volatility
+    2-8 %, 2-50 million USDT a day of volume. The price path is the simulator's usual one, keyed
+    by the coin (``S001``...), so every synthetic has its own.
+    """
+    if not 0 <= n <= MAX_SYNTHETIC:
+        raise ValueError(f"extra instruments must be 0..{MAX_SYNTHETIC}, got {n}")
+    out: dict[str, Instrument] = {}
+    for i in range(1, n + 1):
+        ccy = f"S{i:03d}"
+        price = 0.01 * 5_000_000.0 ** _unit(ccy, "price")
+        digits = math.floor(math.log10(price))
+        ct_val = Decimal(10) ** (1 - digits)
+        tick = Decimal(10) ** (digits - 4)
+        lot = Decimal(_LOTS[int(_unit(ccy, "lot") * len(_LOTS))])
+        lever = _LEVERS[int(_unit(ccy, "lever") * len(_LEVERS))]
+        daily_usdt = 2e6 * 25.0 ** _unit(ccy, "volume")
+        coin = Coin(ccy, f"Synthetic {i:03d}", price, 0.02 + 0.06 * _unit(ccy, "vol"),
+                    daily_usdt / 1440.0 / price, _SYNTH_LIST_MS)
+        inst_id = f"{ccy}-USDT-SWAP"
+        out[inst_id] = Instrument(inst_id, "SWAP", coin, "USDT", ct_val, lot, lot, tick, lever,
+                                  "live", 30_000 + i)
+    return out

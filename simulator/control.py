@@ -6,6 +6,9 @@
     ctl.set_price("BTC-USDT-SWAP", "50000")
     ctl.add_account("key", "secret", "pass", balance="5000", pos_mode="long_short")
     ctl.set_faults([{"kind": "drop", "rate": 1.0, "path": "/api/v5/trade/*", "count": 1}])
+    ctl.set_liquidity("BTC-USDT-SWAP", "0.05")       # partial fills: 0.05 per order and second
+    ctl.set_instrument_state("ETH-USDT-SWAP", "suspend")
+    ctl.set_account_level("sub1", "1")                # Spot mode
     ctl.orders(account="key"); ctl.requests(path="/trade/"); ctl.reset()
 """
 
@@ -98,6 +101,42 @@ class SimControl:
         )
         return result
 
+    # -- liquidity, instrument state, account level ------------------------------------------
+    def liquidity(self) -> dict[str, Decimal]:
+        """``{instId: max_fill_sz}`` of every instrument whose liquidity is limited."""
+        raw: dict[str, str] = self._call("GET", "liquidity")
+        return {k: Decimal(v) for k, v in raw.items()}
+
+    def set_liquidity(self, inst_id: str, max_fill_sz: Decimal | str | int) -> dict[str, Decimal]:
+        """Fill orders on ``inst_id`` at most ``max_fill_sz`` (whole lots) per simulated second."""
+        self._call("POST", "liquidity", {"instId": inst_id, "max_fill_sz": str(max_fill_sz)})
+        return self.liquidity()
+
+    def clear_liquidity(self, inst_id: str | None = None) -> dict[str, Decimal]:
+        """Unlimited liquidity again for ``inst_id`` (or every instrument)."""
+        self._call("DELETE", "liquidity", params={"instId": inst_id})
+        return self.liquidity()
+
+    def instrument_state(self, inst_id: str) -> str:
+        return str(self._call("GET", "instrument-state", params={"instId": inst_id})["state"])
+
+    def set_instrument_state(self, inst_id: str, state: str) -> dict[str, Any]:
+        """``live``, ``suspend``, ``preopen`` or ``test``; only ``live`` trades (else ``51001``)."""
+        result: dict[str, Any] = self._call(
+            "POST", "instrument-state", {"instId": inst_id, "state": state}
+        )
+        return result
+
+    def account_level(self, account: str) -> str:
+        return str(self._call("GET", "account-level", params={"account": account})["acctLv"])
+
+    def set_account_level(self, account: str, acct_lv: str | int) -> dict[str, Any]:
+        """Set the ``acctLv`` of the account named ``account`` (1 Spot, 2 Futures, 3, 4)."""
+        result: dict[str, Any] = self._call(
+            "POST", "account-level", {"account": account, "acctLv": str(acct_lv)}
+        )
+        return result
+
     # -- orders, requests --------------------------------------------------------------------
     def orders(
         self, account: str | None = None, inst_id: str | None = None, state: str | None = None,
@@ -162,11 +201,12 @@ class SimControl:
     # -- accounts, reset ----------------------------------------------------------------------
     def add_account(
         self, key: str, secret: str, passphrase: str, *, balance: Decimal | str | int = "10000",
-        pos_mode: str | None = None, name: str | None = None,
+        pos_mode: str | None = None, name: str | None = None, acct_lv: str | int | None = None,
     ) -> dict[str, Any]:
-        """Register an account; returns ``{name, uid, pos_mode, cash, ...}``."""
+        """Register an account; returns ``{name, uid, pos_mode, acct_lv, cash, ...}``."""
         body = {"key": key, "secret": secret, "passphrase": passphrase,
-                "balance": str(balance), "pos_mode": pos_mode, "name": name}
+                "balance": str(balance), "pos_mode": pos_mode, "name": name,
+                "acct_lv": None if acct_lv is None else str(acct_lv)}
         result: dict[str, Any] = self._call("POST", "accounts", body)
         return result
 
@@ -175,6 +215,7 @@ class SimControl:
         return result
 
     def reset(self) -> dict[str, Any]:
-        """Back to the start-up state: accounts, clock, faults, limits, logs, price overrides."""
+        """Back to the start-up state: accounts, clock, faults, limits, logs, price overrides,
+        instrument states and liquidity (the start-up ``liquidity`` option applies again)."""
         result: dict[str, Any] = self._call("POST", "reset", {})
         return result

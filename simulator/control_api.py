@@ -13,10 +13,12 @@ Never affected by faults, latency or rate limits. Endpoints::
     DELETE /__sim/faults                     clear rules and latency
     GET|POST /__sim/rate-limits {enabled}
     GET|POST /__sim/settings {skew_check, rate_limits, latency_ms}
-    GET  /__sim/accounts                     names, uids, modes, balances (no secrets)
-    POST /__sim/accounts  {key, secret, passphrase, balance, pos_mode, name}
+    GET  /__sim/accounts                     names, uids, modes, acctLv, balances (no secrets)
+    POST /__sim/accounts  {key, secret, passphrase, balance, pos_mode, name, acct_lv}
     POST /__sim/reset                        back to the start-up state
     GET  /__sim/requests?limit=&path=&account=   request log;  DELETE clears it
+
+Liquidity, instrument state and account level: :mod:`simulator.control_venue`.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from simulator.faults import FaultRule
 from simulator.orders import num
 from simulator.state import STATE, AccountSpec, SimState
 
-__all__ = ["PREFIX", "setup"]
+__all__ = ["PREFIX", "BadRequest", "Json", "View", "read_body", "register", "setup"]
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +43,19 @@ PREFIX = "/__sim"
 Json = dict[str, Any]
 
 
-class _BadRequest(Exception):
-    pass
+class BadRequest(Exception):
+    """A control request that cannot be honoured: HTTP 400 with the message."""
 
 
-async def _body(request: web.Request) -> Json:
+async def read_body(request: web.Request) -> Json:
     if not request.can_read_body:
         return {}
     try:
         data = await request.json()
     except ValueError:
-        raise _BadRequest("body must be JSON") from None
+        raise BadRequest("body must be JSON") from None
     if not isinstance(data, dict):
-        raise _BadRequest("body must be a JSON object")
+        raise BadRequest("body must be a JSON object")
     return data
 
 
@@ -67,12 +69,13 @@ def _status(state: SimState) -> Json:
         "skew_check": state.skew_check,
         "faults": state.faults.state(),
         "instruments": len(state.instruments),
+        "venue": state.engine.venue.to_json(),
     }
 
 
 async def _clock(state: SimState, request: web.Request) -> Json:
     if request.method == "POST":
-        body = await _body(request)
+        body = await read_body(request)
         target = body.get("now_ms", body.get("iso"))
         if target is not None:
             state.clock.set(parse_time_ms(target))
@@ -84,7 +87,7 @@ async def _clock(state: SimState, request: web.Request) -> Json:
         elif mode == "running":
             state.clock.run()
         elif mode is not None:
-            raise _BadRequest("mode must be 'frozen' or 'running'")
+            raise BadRequest("mode must be 'frozen' or 'running'")
         if body.get("speed") is not None:
             state.clock.set_speed(float(body["speed"]))
         state.sync()
@@ -92,18 +95,18 @@ async def _clock(state: SimState, request: web.Request) -> Json:
 
 
 async def _price(state: SimState, request: web.Request) -> Json:
-    body = await _body(request) if request.method == "POST" else dict(request.query)
+    body = await read_body(request) if request.method == "POST" else dict(request.query)
     inst = state.instruments.get(str(body.get("instId", "")))
     if inst is None:
-        raise _BadRequest("unknown or missing instId")
+        raise BadRequest("unknown or missing instId")
     now = state.now()
     if request.method == "POST":
         try:
             price = Decimal(str(body["price"]))
         except (KeyError, InvalidOperation):
-            raise _BadRequest("price must be a number") from None
+            raise BadRequest("price must be a number") from None
         if not price.is_finite() or price <= 0:
-            raise _BadRequest("price must be positive")
+            raise BadRequest("price must be positive")
         at = now // 1000 * 1000
         state.feed.set_price(inst, price, at)
         for acct in state.accounts.values():
@@ -129,11 +132,11 @@ async def _faults(state: SimState, request: web.Request) -> Json:
     if request.method == "DELETE":
         state.faults.reset(0, [])
     elif request.method == "POST":
-        body = await _body(request)
+        body = await read_body(request)
         try:
             rules = [FaultRule.from_json(r) for r in body.get("rules", [])]
         except (ValueError, TypeError) as exc:
-            raise _BadRequest(str(exc)) from None
+            raise BadRequest(str(exc)) from None
         if body.get("append"):
             rules = state.faults.rules + rules
         latency = int(body.get("latency_ms", state.faults.latency_ms))
@@ -143,7 +146,7 @@ async def _faults(state: SimState, request: web.Request) -> Json:
 
 async def _rate_limits(state: SimState, request: web.Request) -> Json:
     if request.method == "POST":
-        body = await _body(request)
+        body = await read_body(request)
         state.limiter.enabled = bool(body.get("enabled", True))
         state.limiter.reset()
     return {"enabled": state.limiter.enabled}
@@ -151,7 +154,7 @@ async def _rate_limits(state: SimState, request: web.Request) -> Json:
 
 async def _settings(state: SimState, request: web.Request) -> Json:
     if request.method == "POST":
-        body = await _body(request)
+        body = await read_body(request)
         if "skew_check" in body:
             state.skew_check = bool(body["skew_check"])
         if "rate_limits" in body:
@@ -165,23 +168,23 @@ async def _settings(state: SimState, request: web.Request) -> Json:
 
 def _account_json(state: SimState, key: str) -> Json:
     acct = state.accounts[key]
-    return {"name": acct.name, "uid": acct.uid, "pos_mode": acct.pos_mode,
+    return {"name": acct.name, "uid": acct.uid, "pos_mode": acct.pos_mode, "acct_lv": acct.acct_lv,
             "cash": {c: num(v) for c, v in sorted(acct.cash.items())},
             "positions": len(acct.positions), "pending_orders": len(acct.pending())}
 
 
 async def _accounts(state: SimState, request: web.Request) -> Any:
     if request.method == "POST":
-        body = await _body(request)
+        body = await read_body(request)
         try:
             spec = AccountSpec(
                 str(body["key"]), str(body["secret"]), str(body["passphrase"]),
                 Decimal(str(body.get("balance", "10000"))), body.get("pos_mode"),
-                body.get("name"),
+                body.get("name"), str(body.get("acct_lv") or "2"),
             )
             acct = state.add_account(spec)
         except (KeyError, ValueError, InvalidOperation) as exc:
-            raise _BadRequest(f"cannot add account: {exc}") from None
+            raise BadRequest(f"cannot add account: {exc}") from None
         return _account_json(state, acct.key)
     return [_account_json(state, k) for k in state.accounts]
 
@@ -217,16 +220,24 @@ def _wrap(view: View) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handler(request: web.Request) -> web.StreamResponse:
         try:
             result = await view(request.app[STATE], request)
-        except (_BadRequest, ValueError, TypeError) as exc:
+        except (BadRequest, ValueError, TypeError) as exc:
             return web.json_response({"error": str(exc)}, status=400)
         return web.json_response(result)
 
     return handler
 
 
+def register(app: web.Application, views: list[tuple[str, View, tuple[str, ...]]]) -> None:
+    """Serve each ``(name, view, methods)`` at ``/__sim/<name>``."""
+    for name, view, methods in views:
+        for method in methods:
+            app.router.add_route(method, f"{PREFIX}/{name}", _wrap(view))
+
+
 def setup(app: web.Application) -> None:
-    """Register the ``/__sim`` routes on ``app``."""
-    views: list[tuple[str, View, tuple[str, ...]]] = [
+    """Register this module's ``/__sim`` routes on ``app`` (the server adds
+    :data:`simulator.control_venue.VIEWS` with :func:`register`)."""
+    register(app, [
         ("status", _status_view, ("GET",)),
         ("clock", _clock, ("GET", "POST")),
         ("price", _price, ("GET", "POST")),
@@ -237,7 +248,4 @@ def setup(app: web.Application) -> None:
         ("accounts", _accounts, ("GET", "POST")),
         ("reset", _reset, ("POST",)),
         ("requests", _requests, ("GET", "DELETE")),
-    ]
-    for name, view, methods in views:
-        for method in methods:
-            app.router.add_route(method, f"{PREFIX}/{name}", _wrap(view))
+    ])

@@ -56,7 +56,8 @@ def _instruments(ctx: Ctx) -> Reply:
             raise OkxError("51001")
     if family:
         rows = [i for i in rows if i.is_swap and i.family == family]
-    return Reply([i.to_okx() for i in rows])
+    venue = ctx.state.engine.venue
+    return Reply([i.to_okx(venue.state_of(i)) for i in rows])
 
 
 def _candles(ctx: Ctx, history: bool) -> Reply:

@@ -2,9 +2,11 @@
 
 Prices come from the :class:`MarketFeed`: ``last`` is the path price at the current second, the
 book is one tick either side of it, and takers pay a deterministic slippage (0.02 %) capped at
-their limit price. Resting orders fill completely at their limit price (maker) as soon as the
-path's low (buy) or high (sell) since the last evaluation reaches it. Fees: taker 0.05 %,
-maker 0.02 % (negative = charged); swaps pay in USDT, spot in the currency received.
+their limit price. Resting orders fill at their limit price (maker) as soon as the path's low
+(buy) or high (sell) since the last evaluation reaches it — completely, unless the instrument's
+liquidity is limited (:mod:`simulator.venue`: at most ``max_fill_sz`` per order and simulated
+second, which leaves orders ``partially_filled``). Fees: taker 0.05 %, maker 0.02 % (negative =
+charged); swaps pay in USDT, spot in the currency received (:mod:`simulator.fills`).
 """
 
 from __future__ import annotations
@@ -13,19 +15,20 @@ import logging
 from collections.abc import Iterable
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from simulator.accounts import ZERO, Account, MarkCache, Position
+from simulator.accounts import ZERO, Account, MarkCache
 from simulator.catalogue import Instrument
 from simulator.feed import MarketFeed
-from simulator.orders import Fill, Ids, Order
+from simulator.fills import MAKER_FEE, TAKER_FEE, apply_fill, finish
+from simulator.orders import Ids, Order
 from simulator.validation import OrderRequest, Rejected, check_lot
+from simulator.venue import Venue
 
-__all__ = ["MAKER_FEE", "SLIPPAGE", "TAKER_FEE", "Engine"]
+__all__ = ["IOC_LIKE", "MAKER_FEE", "SLIPPAGE", "TAKER_FEE", "Engine"]
 
 log = logging.getLogger(__name__)
 
-TAKER_FEE = Decimal("0.0005")
-MAKER_FEE = Decimal("0.0002")
 SLIPPAGE = Decimal("0.0002")
+IOC_LIKE = frozenset({"market", "ioc", "fok", "optimal_limit_ioc"})  # never rest
 
 
 def _round(value: Decimal, step: Decimal, rounding: str) -> Decimal:
@@ -35,9 +38,10 @@ def _round(value: Decimal, step: Decimal, rounding: str) -> Decimal:
 class Engine:
     """The matching engine; all methods run on the server loop (no locking needed)."""
 
-    def __init__(self, feed: MarketFeed, ids: Ids | None = None) -> None:
+    def __init__(self, feed: MarketFeed, ids: Ids | None = None, venue: Venue | None = None) -> None:
         self.feed = feed
         self.ids = ids or Ids()
+        self.venue = venue or Venue()
 
     # -- prices ----------------------------------------------------------------------------
     def last(self, inst: Instrument, now: int) -> Decimal:
@@ -62,6 +66,7 @@ class Engine:
     def place(self, acct: Account, req: OrderRequest, now: int) -> Order:
         """Validate against the account, then execute or rest; raises :class:`Rejected`."""
         inst = req.inst
+        self.check_tradable(acct, inst, req.td_mode)
         if req.cl_ord_id and any(o.cl_ord_id == req.cl_ord_id for o in acct.pending()):
             raise Rejected("51016")
         marketable, exec_px = self._execution(req, now)
@@ -70,7 +75,7 @@ class Engine:
             req_sz = str(req.sz)
             sz = _round(req.sz / exec_px, inst.lot_sz, ROUND_FLOOR)
             check_lot(inst, sz)
-        ref_px = req.px if (req.px is not None and not marketable) else exec_px
+        ref_px = req.px if req.px is not None else exec_px  # OKX freezes limits at their price
         frozen, frozen_ccy = self._reserve(acct, req, sz, ref_px, now)
         lever = ""
         if inst.is_swap:
@@ -80,19 +85,39 @@ class Engine:
             inst=inst, td_mode=req.td_mode, side=req.side, pos_side=req.pos_side,
             ord_type=req.ord_type, sz=sz, px=req.px, reduce_only=req.reduce_only,
             tgt_ccy=req.tgt_ccy, lever=lever, c_time=now, u_time=now, checked_ms=now,
-            req_sz=req_sz,
+            req_sz=req_sz, frozen=frozen, frozen_ccy=frozen_ccy, liq_sec=now // 1000 - 1,
         )
         acct.orders.append(order)
-        if marketable:
-            if req.ord_type == "post_only":
-                self._finish(order, "canceled", now)
-            else:
-                self._fill(acct, order, sz, exec_px, maker=False, now=now)
-        elif req.ord_type in {"fok", "ioc"}:
-            self._finish(order, "canceled", now)
-        else:
-            order.frozen, order.frozen_ccy = frozen, frozen_ccy
+        if marketable and req.ord_type == "post_only":
+            finish(order, "canceled", now)  # it would take liquidity
+        elif marketable:
+            self._take(acct, order, exec_px, now)
+        elif req.ord_type in IOC_LIKE:
+            finish(order, "canceled", now)
         return order
+
+    def check_tradable(self, acct: Account, inst: Instrument, td_mode: str) -> None:
+        """The instrument is live and the account's mode may trade it (``51001`` / ``51010``)."""
+        if not self.venue.tradable(inst):
+            raise Rejected("51001", msg=f"Instrument ID {inst.inst_id} is not available for "
+                           f"trading (state {self.venue.state_of(inst)}).")
+        if (inst.is_swap and acct.acct_lv == "1") or (
+            td_mode == "isolated" and acct.acct_lv in {"3", "4"}
+        ):
+            raise Rejected("51010")
+
+    def _take(self, acct: Account, order: Order, exec_px: Decimal, now: int) -> None:
+        """A marketable order takes what liquidity allows now; IOC-like kinds cancel the rest."""
+        want = order.sz - order.acc_fill_sz
+        qty = self.venue.available(order.inst, order.liq_sec, now, want)
+        if order.ord_type == "fok" and qty < want:
+            finish(order, "canceled", now)
+            return
+        if qty > 0:
+            apply_fill(self.ids, acct, order, qty, exec_px, maker=False, now=now)
+            order.liq_sec = now // 1000
+        if order.is_pending and order.ord_type in IOC_LIKE:
+            finish(order, "canceled", now)  # what the book could not fill (OKX: IOC-style)
 
     def _execution(self, req: OrderRequest, now: int) -> tuple[bool, Decimal]:
         exec_px = self.taker_px(req.inst, req.side, now)
@@ -150,77 +175,6 @@ class Engine:
             raise Rejected("51008", msg=f"Order failed. Insufficient {inst.base} balance")
         return sz, inst.base
 
-    # -- fills -----------------------------------------------------------------------------
-    def _finish(self, order: Order, state: str, now: int) -> None:
-        order.state = state
-        order.frozen = ZERO
-        order.u_time = now
-
-    def _fill(
-        self, acct: Account, order: Order, qty: Decimal, px: Decimal, *, maker: bool, now: int
-    ) -> None:
-        inst = order.inst
-        rate = MAKER_FEE if maker else TAKER_FEE
-        pnl = ZERO
-        if inst.is_swap:
-            fee, fee_ccy = -(qty * inst.ct_val * px * rate), "USDT"
-            acct.add_cash("USDT", fee)
-            pnl = self._apply_position(acct, order, qty, px, fee, now)
-        elif order.side == "buy":
-            fee, fee_ccy = -(qty * rate), inst.base
-            acct.add_cash(inst.quote, -qty * px)
-            acct.add_cash(inst.base, qty + fee)
-        else:
-            fee, fee_ccy = -(qty * px * rate), inst.quote
-            acct.add_cash(inst.base, -qty)
-            acct.add_cash(inst.quote, qty * px + fee)
-        trade_id = self.ids.trade()
-        filled = order.acc_fill_sz + qty
-        prev = (order.avg_px or ZERO) * order.acc_fill_sz
-        order.avg_px = (prev + px * qty) / filled
-        order.acc_fill_sz, order.fill_px, order.fill_sz = filled, px, qty
-        order.fill_time, order.trade_id = str(now), trade_id
-        order.fee += fee
-        order.fee_ccy, order.pnl = fee_ccy, order.pnl + pnl
-        self._finish(order, "filled" if filled >= order.sz else "partially_filled", now)
-        acct.u_time = now
-        acct.fills.append(Fill(
-            inst, trade_id, order.ord_id, order.cl_ord_id, order.tag, order.side, order.pos_side,
-            px, qty, fee, fee_ccy, pnl, maker, now, str(int(trade_id) * 3),
-        ))
-        log.debug("fill %s %s %s %s @ %s", acct.name, inst.inst_id, order.side, qty, px)
-
-    def _apply_position(
-        self, acct: Account, order: Order, qty: Decimal, px: Decimal, fee: Decimal, now: int
-    ) -> Decimal:
-        inst = order.inst
-        key = (inst.inst_id, order.pos_side)
-        pos = acct.positions.get(key)
-        if pos is None:
-            lever = acct.get_lever(inst, order.td_mode, order.pos_side)
-            pos = Position(inst, order.pos_side, order.td_mode, ZERO, px, lever,
-                           self.ids.pos(), now, now)
-            acct.positions[key] = pos
-        delta = qty if order.side == "buy" else -qty
-        old = pos.qty
-        new = old + delta
-        realised = ZERO
-        if old != 0 and (old > 0) != (delta > 0):
-            closed = min(abs(delta), abs(old))
-            realised = (px - pos.avg_px) * closed * inst.ct_val * (1 if old > 0 else -1)
-            if new != 0 and (new > 0) != (old > 0):
-                pos.avg_px = px
-        else:
-            pos.avg_px = (abs(old) * pos.avg_px + abs(delta) * px) / abs(new)
-        acct.add_cash("USDT", realised)
-        pos.qty, pos.u_time, pos.trade_id = new, now, order.trade_id
-        pos.realized_pnl += realised + fee
-        pos.pnl += realised
-        pos.fee += fee
-        if new == 0:
-            del acct.positions[key]
-        return realised
-
     # -- resting orders --------------------------------------------------------------------
     def sync(self, accounts: Iterable[Account], now: int) -> int:
         """Fill resting limit orders the path crossed since their last check; count fills."""
@@ -231,31 +185,39 @@ class Engine:
                 if order.checked_ms >= now or order.px is None:
                     order.checked_ms = min(order.checked_ms, now)
                     continue
-                key = (order.inst.inst_id, order.checked_ms)
-                if key not in window:
-                    window[key] = self.feed.extremes(order.inst, order.checked_ms, now)
-                low, high = window[key]
-                order.checked_ms = now
-                px_ticks = int(order.px / order.inst.tick_sz)
-                if (order.side == "buy" and low <= px_ticks) or (
-                    order.side == "sell" and high >= px_ticks
-                ):
+                crossed = False
+                if self.venue.tradable(order.inst):
+                    key = (order.inst.inst_id, order.checked_ms)
+                    if key not in window:
+                        window[key] = self.feed.extremes(order.inst, order.checked_ms, now)
+                    low, high = window[key]
+                    px_ticks = int(order.px / order.inst.tick_sz)
+                    crossed = (order.side == "buy" and low <= px_ticks) or (
+                        order.side == "sell" and high >= px_ticks
+                    )
+                if crossed:
                     fills += self._fill_resting(acct, order, now)
+                else:  # not marketable: liquidity of past seconds is gone
+                    order.checked_ms = now
+                    order.liq_sec = max(order.liq_sec, now // 1000 - 1)
         return fills
 
     def _fill_resting(self, acct: Account, order: Order, now: int) -> int:
         inst = order.inst
+        left = order.sz - order.acc_fill_sz
         if inst.is_swap and (order.reduce_only or order.closing):
             pos = acct.position(inst, order.pos_side)
-            if pos is None or abs(pos.qty) < order.sz or (
+            if pos is None or abs(pos.qty) < left or (
                 not acct.long_short and (pos.qty > 0) == (order.side == "buy")
             ):
-                self._finish(order, "canceled", now)
+                finish(order, "canceled", now)
                 order.cancel_source = "reduce_only_canceled"
                 return 0
-        order.frozen = ZERO
-        self._fill(acct, order, order.sz - order.acc_fill_sz, order.px or ZERO, maker=True,
-                   now=now)
+        qty = self.venue.available(inst, order.liq_sec, now, left)
+        if qty <= 0:
+            return 0  # no liquidity left this second: the crossing is looked at again later
+        order.checked_ms, order.liq_sec = now, now // 1000
+        apply_fill(self.ids, acct, order, qty, order.px or ZERO, maker=True, now=now)
         return 1
 
     # -- cancel / amend / close --------------------------------------------------------------
@@ -274,7 +236,7 @@ class Engine:
     def cancel(self, acct: Account, order: Order | None, now: int) -> Order:
         if order is None or not order.is_pending:
             raise Rejected("51400")
-        self._finish(order, "canceled", now)
+        finish(order, "canceled", now)
         return order
 
     def amend(
@@ -285,6 +247,7 @@ class Engine:
         if order is None or not order.is_pending:
             raise Rejected("51503")
         inst = order.inst
+        self.check_tradable(acct, inst, order.td_mode)
         if new_sz is not None:
             check_lot(inst, new_sz)
             if new_sz <= order.acc_fill_sz:
@@ -303,8 +266,8 @@ class Engine:
             order.frozen = saved
             raise
         order.sz, order.px, order.u_time = req.sz, req.px, now
+        order.frozen, order.frozen_ccy = frozen * (req.sz - order.acc_fill_sz) / req.sz, ccy
         if marketable:
-            self._fill(acct, order, order.sz - order.acc_fill_sz, exec_px, maker=False, now=now)
-        else:
-            order.frozen, order.frozen_ccy = frozen, ccy
+            order.liq_sec = max(order.liq_sec, now // 1000 - 1)  # it was not marketable before
+            self._take(acct, order, exec_px, now)
         return order

@@ -62,6 +62,7 @@ class Order:
     response: dict[str, Any] = field(default_factory=dict)
     endpoint: str = ""
     req_sz: str = ""  # the size as requested (spot market buys in quote currency)
+    liq_sec: int = 0  # last simulated second (epoch s) whose liquidity this order used
 
     @property
     def is_pending(self) -> bool:

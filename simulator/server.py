@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from simulator import account_api, control_api, market, trading
+from simulator import account_api, control_api, control_venue, market, trading
 from simulator.api import Ctx, Reply, Route
 from simulator.auth import verify
 from simulator.control import SimControl
@@ -164,6 +164,7 @@ def create_app(state: SimState) -> web.Application:
     app = web.Application()
     app[STATE] = state
     control_api.setup(app)
+    control_api.register(app, control_venue.VIEWS)
     app.router.add_route("*", "/api/v5/{tail:.*}", handle_api)
     return app
 
@@ -177,7 +178,7 @@ def _account_spec(value: Any) -> AccountSpec:
         return AccountSpec(
             str(value["key"]), str(value["secret"]), str(value["passphrase"]),
             Decimal(str(value.get("balance", "10000"))), value.get("pos_mode"),
-            value.get("name"),
+            value.get("name"), str(value.get("acct_lv") or "2"),
         )
     key, secret, passphrase, *rest = value
     return AccountSpec(key, secret, passphrase, Decimal(str(rest[0])) if rest else Decimal(10000))
@@ -189,7 +190,8 @@ def build_options(**options: Any) -> SimOptions:
     accounts = [_account_spec(a) for a in options.pop("accounts", [])]
     faults = [f if isinstance(f, FaultRule) else FaultRule.from_json(f)
               for f in options.pop("faults", [])]
-    return SimOptions(accounts=accounts, faults=faults, **options)
+    liquidity = {str(k): Decimal(str(v)) for k, v in dict(options.pop("liquidity", {})).items()}
+    return SimOptions(accounts=accounts, faults=faults, liquidity=liquidity, **options)
 
 
 class RunningSimulator:
@@ -279,7 +281,8 @@ def start_background(
 
     Options are :class:`SimOptions` fields (``seed``, ``accounts``, ``pos_mode``, ``latency_ms``,
     ``faults``, ``rate_limits``, ``clock_start_ms``, ``clock_speed``, ``clock_frozen``,
-    ``skew_check``, ...). Use as a context manager or call ``.stop()``.
+    ``skew_check``, ``extra_instruments=N`` synthetic swaps, ``liquidity={instId: max_fill_sz}``
+    ...). Use as a context manager or call ``.stop()``.
     """
     state = SimState(build_options(**options))
     return RunningSimulator(state, host, port).start()

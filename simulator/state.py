@@ -15,7 +15,7 @@ from aiohttp import web
 
 from simulator.accounts import Account
 from simulator.candles import CandleService
-from simulator.catalogue import CATALOGUE, Instrument
+from simulator.catalogue import CATALOGUE, Instrument, synthetic_swaps
 from simulator.clock import SimClock
 from simulator.faults import DEFAULT_MIX, FaultInjector, FaultRule
 from simulator.feed import MarketFeed
@@ -25,6 +25,7 @@ from simulator.prices import stable_key
 from simulator.ratelimit import RateLimiter
 
 __all__ = [
+    "ACCT_LEVELS",
     "STATE",
     "AccountSpec",
     "OrderRecord",
@@ -37,6 +38,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _REQUEST_LOG = 20_000
+ACCT_LEVELS = frozenset({"1", "2", "3", "4"})
 
 
 def normalise_pos_mode(value: str) -> str:
@@ -60,6 +62,7 @@ class AccountSpec:
     balance: Decimal = Decimal(10000)
     pos_mode: str | None = None
     name: str | None = None
+    acct_lv: str = "2"
 
     def __repr__(self) -> str:  # never show secrets
         return f"AccountSpec(name={self.name!r}, balance={self.balance})"
@@ -96,6 +99,8 @@ class SimOptions:
     clock_frozen: bool = False
     clock_anchor_wall_ms: int | None = None
     skew_check: bool = True
+    extra_instruments: int = 0  # synthetic swaps S001-USDT-SWAP ... for benchmarks
+    liquidity: dict[str, Decimal] = field(default_factory=dict)  # instId -> max fill per second
 
     def fault_rules(self) -> list[FaultRule]:
         rules = [FaultRule(**{**r.__dict__, "fired": 0}) for r in self.faults]
@@ -157,6 +162,8 @@ class SimState:
     def __init__(self, options: SimOptions) -> None:
         self.options = options
         self.instruments: dict[str, Instrument] = CATALOGUE
+        if options.extra_instruments:
+            self.instruments = {**CATALOGUE, **synthetic_swaps(options.extra_instruments)}
         self.main_uid = str(stable_key("main", options.seed) % 10**17 + 10**17)
         self._build()
 
@@ -171,6 +178,11 @@ class SimState:
         self.feed = MarketFeed(opts.seed, self.instruments)
         self.candles = CandleService(self.feed)
         self.engine = Engine(self.feed)
+        for inst_id, max_fill_sz in opts.liquidity.items():
+            inst = self.instruments.get(inst_id)
+            if inst is None:
+                raise ValueError(f"liquidity: unknown instrument {inst_id!r}")
+            self.engine.venue.set_liquidity(inst, Decimal(max_fill_sz))
         self.faults = FaultInjector(opts.seed, opts.latency_ms)
         self.faults.reset(opts.latency_ms, opts.fault_rules())
         self.limiter = RateLimiter(opts.rate_limits)
@@ -204,7 +216,10 @@ class SimState:
             raise ValueError("balance must not be negative")
         mode = normalise_pos_mode(spec.pos_mode or self.options.pos_mode)
         uid = str(stable_key("uid", self.options.seed, name) % 10**17 + 10**17)
-        acct = Account(name, spec.key, spec.secret, spec.passphrase, uid, mode, spec.balance)
+        if spec.acct_lv not in ACCT_LEVELS:
+            raise ValueError(f"acctLv must be one of {', '.join(sorted(ACCT_LEVELS))}")
+        acct = Account(name, spec.key, spec.secret, spec.passphrase, uid, mode, spec.balance,
+                       acct_lv=spec.acct_lv)
         acct.u_time = self.now()
         self.accounts[spec.key] = acct
         log.info("account %s registered (uid %s, %s)", name, uid, mode)
@@ -212,6 +227,15 @@ class SimState:
 
     def account_by_name(self, name: str) -> Account | None:
         return next((a for a in self.accounts.values() if a.name == name), None)
+
+    def set_acct_lv(self, acct: Account, level: str) -> None:
+        """Switch the account mode (refused while positions or orders are open, as on OKX)."""
+        if level not in ACCT_LEVELS:
+            raise ValueError(f"acctLv must be one of {', '.join(sorted(ACCT_LEVELS))}")
+        if level != acct.acct_lv and (acct.positions or acct.pending()):
+            raise ValueError(f"account {acct.name!r}: close its positions and orders first")
+        acct.acct_lv = level
+        log.info("account %s: acctLv %s", acct.name, level)
 
     def record_order(
         self, acct: Account, endpoint: str, request: Any, response: dict[str, Any],

@@ -301,10 +301,13 @@ class AccountClient:
         )
         return [p.parse_order(d) for d in data]
 
-    def fills(self, inst_id: str | None = None, limit: int = 100) -> list[Fill]:
+    def fills(self, inst_id: str | None = None, limit: int = 100, ord_id: str | None = None) -> list[Fill]:
+        """Recent executions, newest first; ``ord_id`` narrows them to one order."""
         data = self._data(
             _T + "fills",
-            lambda: self._trade.get_fills(instId=inst_id or "", limit=str(max(1, min(limit, PAGE_MAX)))),
+            lambda: self._trade.get_fills(
+                instId=inst_id or "", ordId=ord_id or "", limit=str(max(1, min(limit, PAGE_MAX)))
+            ),
         )
         return [p.parse_fill(d) for d in data]
 

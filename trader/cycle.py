@@ -168,7 +168,10 @@ def run_cycle(ctx: TraderContext, bar_close: datetime, cadence: ReportCadence | 
     orders = [o for out in outcomes for o in out.orders]
     if orders:
         try:
-            journal.record_fills(ctx.client.fills(limit=100))
+            # Per order, so a bar with more executions than one page still journals every fill.
+            filled = [o for o in orders if o.acc_fill_sz > 0 and o.ord_id]
+            for fills in ctx.pool.map(lambda o: ctx.client.fills(o.inst_id, ord_id=o.ord_id), filled):
+                journal.record_fills(fills)
             state = fetch_state(
                 ctx.client, ctx.instruments, ctx.settings.margin_mode, ctx.equity_ccy, ctx.pool
             )

@@ -155,6 +155,18 @@ def test_market_order_fills_position_fills_and_close(client: AccountClient) -> N
     assert all(p.pos == 0 for p in client.positions("SWAP"))
 
 
+def test_fills_narrowed_to_one_order(client: AccountClient) -> None:
+    first = client.place_order(market("fill1", "1"))
+    second = client.place_order(market("fill2", "2"))
+
+    only_first = client.fills(SWAP, ord_id=first.ord_id)
+    only_second = client.fills(SWAP, ord_id=second.ord_id)
+
+    assert [f.cl_ord_id for f in only_first] == ["fill1"]
+    assert [f.cl_ord_id for f in only_second] == ["fill2"]
+    assert sum(f.fill_sz for f in only_second) == Decimal(2)
+
+
 def test_batch_orders_partial_failure_aligned(client: AccountClient) -> None:
     reqs = [market(f"bat{i}", "1", inst="ETH-USDT-SWAP") for i in range(23)]
     reqs[4] = market("bat4", "0.015", inst="ETH-USDT-SWAP")  # not a multiple of lotSz

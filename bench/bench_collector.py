@@ -32,10 +32,11 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from bench.report import emit
 from collector.derive import derive
@@ -56,7 +57,7 @@ M1, M5, H1 = parse_interval("1m"), parse_interval("5m"), parse_interval("1h")
 HK = timezone(timedelta(hours=8))
 
 
-def write_config(folder: Path, base_url: str, accounts: dict[str, tuple[str, Sequence[str]]]) -> Path:
+def write_config(folder: Path, base_url: str, accounts: Mapping[str, tuple[str, Sequence[str]]]) -> Path:
     lines = [
         "from config import Account, Collector, Exchange, Notify, Strategy",
         f"EXCHANGE = Exchange(mode='simulator', base_url={base_url!r})",
@@ -77,7 +78,7 @@ def write_config(folder: Path, base_url: str, accounts: dict[str, tuple[str, Seq
     return path
 
 
-def make_service(sim: RunningSimulator, folder: Path, accounts: dict[str, tuple[str, Sequence[str]]],
+def make_service(sim: RunningSimulator, folder: Path, accounts: Mapping[str, tuple[str, Sequence[str]]],
                  workers: int) -> tuple[CollectorService, FakeClock]:  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
     cfg = load_config(write_config(folder, sim.base_url, accounts))
@@ -95,9 +96,10 @@ def seed_row(ts: datetime) -> Bar:
 
 # ---- 1. concurrency ------------------------------------------------------------------------------
 def instruments(n: int) -> tuple[list[str], int]:
+    """``n`` distinct instruments the simulator lists: the catalogue, then synthetic swaps."""
     real = list(CATALOGUE)[:n]
-    pads = [f"PAD{i:03d}-USDT-SWAP" for i in range(n - len(real))]
-    return real + pads, len(real)
+    synthetic = [f"S{i:03d}-USDT-SWAP" for i in range(1, n - len(real) + 1)]
+    return real + synthetic, n
 
 
 def floors(n: int, latency_s: float) -> tuple[float, float]:
@@ -133,7 +135,10 @@ def bench_latency(sizes: Sequence[int], samples: int, latency_ms: int, tmp: Path
     print(f"{'N':>5} {'real':>5} {'concurrent s':>13} {'serial s':>9} {'ratio':>6} "
           f"{'OKX floor s':>12} {'conc/floor':>10} {'client floor s':>15}")  # fmt: skip
     start_ms = int(START.timestamp() * 1000)
-    options = dict(latency_ms=latency_ms, rate_limits=True, clock_start_ms=start_ms, clock_frozen=True)
+    options: dict[str, Any] = {
+        "latency_ms": latency_ms, "rate_limits": True, "clock_start_ms": start_ms, "clock_frozen": True,
+        "extra_instruments": max(0, max(sizes) - len(CATALOGUE)),
+    }  # fmt: skip
     with start_background(**options) as sim:
         for n in sizes:
             insts, real = instruments(n)

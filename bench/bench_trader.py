@@ -80,7 +80,7 @@ class AckClock:
     def place_order(self, req: OrderRequest) -> OrderAck:
         ack = self._inner.place_order(req)
         self.last_ack, self.acks = time.perf_counter(), self.acks + 1
-        return ack  # type: ignore[no-any-return]
+        return ack
 
     def place_orders(self, reqs: Sequence[OrderRequest]) -> list[OrderAck | ExchangeError]:
         acks: list[OrderAck | ExchangeError] = self._inner.place_orders(reqs)

@@ -10,27 +10,14 @@ import pytest
 
 from strategies.bollinger import BollingerParams, bollinger
 from strategies.registry import get_strategy
+from tests.unit.candle_frames import candles as _frame
 
 NAN = float("nan")
 
 
 def candles(closes: list[float]) -> pd.DataFrame:
-    """Closed 1h candles, oldest first, with the columns the trader passes."""
-    values = [float(c) for c in closes]
-    return pd.DataFrame(
-        {
-            "candle_begin_time": pd.date_range(
-                "2024-01-01", periods=len(values), freq="1h", tz="Asia/Shanghai"
-            ),
-            "open": values,
-            "high": values,
-            "low": values,
-            "close": values,
-            "volume": 1.0,
-            "volume_ccy": 1.0,
-            "volume_quote": values,
-        }
-    )
+    """Closed 1h candles in UTC+8, oldest first."""
+    return _frame(closes, tz="Asia/Shanghai")
 
 
 def run(closes: list[float], n: int = 3, m: float = 1.0) -> int | None:

@@ -10,25 +10,9 @@ import pytest
 
 from strategies.bollinger import BollingerBiasParams, bollinger_bias
 from strategies.registry import get_strategy
+from tests.unit.candle_frames import candles
 
 NAN = float("nan")
-
-
-def candles(closes: list[float]) -> pd.DataFrame:
-    """Closed 1h candles, oldest first, with the columns the trader passes."""
-    values = [float(c) for c in closes]
-    return pd.DataFrame(
-        {
-            "candle_begin_time": pd.date_range("2024-01-01", periods=len(values), freq="1h", tz="UTC"),
-            "open": values,
-            "high": values,
-            "low": values,
-            "close": values,
-            "volume": 1.0,
-            "volume_ccy": 1.0,
-            "volume_quote": values,
-        }
-    )
 
 
 def run(closes: list[float], p: float, n: int = 3, m: float = 1.0) -> int | None:

@@ -17,25 +17,9 @@ from core.errors import StrategyError
 from strategies import registry
 from strategies.guard import run_strategy, window_closes
 from strategies.registry import StrategyParams, StrategySpec, get_strategy, strategy_names
+from tests.unit.candle_frames import candles
 
 NAN = float("nan")
-
-
-def candles(closes: list[float]) -> pd.DataFrame:
-    """Closed 1h candles, oldest first, with the columns the trader passes."""
-    values = [float(c) for c in closes]
-    return pd.DataFrame(
-        {
-            "candle_begin_time": pd.date_range("2024-01-01", periods=len(values), freq="1h", tz="UTC"),
-            "open": values,
-            "high": values,
-            "low": values,
-            "close": values,
-            "volume": 1.0,
-            "volume_ccy": 1.0,
-            "volume_quote": values,
-        }
-    )
 
 
 class NoParams(StrategyParams):

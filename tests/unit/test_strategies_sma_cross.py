@@ -8,25 +8,14 @@ import pytest
 
 from strategies.registry import get_strategy
 from strategies.sma_cross import SmaCrossParams, sma_cross
+from tests.unit.candle_frames import candles as _frame
 
 NAN = float("nan")
 
 
 def candles(closes: list[float]) -> pd.DataFrame:
-    """Closed 5m candles, oldest first, with the columns the trader passes."""
-    values = [float(c) for c in closes]
-    return pd.DataFrame(
-        {
-            "candle_begin_time": pd.date_range("2024-03-01", periods=len(values), freq="5min", tz="UTC"),
-            "open": values,
-            "high": values,
-            "low": values,
-            "close": values,
-            "volume": 1.0,
-            "volume_ccy": 1.0,
-            "volume_quote": values,
-        }
-    )
+    """Closed 5m candles, oldest first."""
+    return _frame(closes, freq="5min")
 
 
 def run(closes: list[float], fast: int = 2, slow: int = 4) -> int | None:

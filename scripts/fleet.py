@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -34,14 +35,22 @@ ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("okxfleet.fleet")
 
 
-def _wait_ready(path: Path, child: Child, timeout_s: float = 60.0) -> None:
+def _wait_ready(
+    path: Path, child: Child, offset: int, stop: threading.Event, timeout_s: float = 60.0
+) -> bool:
+    """Wait for the simulator's "listening on" line (written after ``offset`` of its log, so a
+    line from an earlier run does not count); False if ``stop`` was set first."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if path.is_file() and b"listening on" in path.read_bytes():
-            return
+        if path.is_file():
+            with path.open("rb") as fh:
+                fh.seek(offset)
+                if b"listening on" in fh.read():
+                    return True
         if not child.running:
             raise RuntimeError(f"simulator exited during start-up; see {path}")
-        time.sleep(0.1)
+        if stop.wait(0.1):
+            return False
     raise RuntimeError(f"simulator not ready after {timeout_s:.0f}s; see {path}")
 
 
@@ -60,7 +69,7 @@ def build(args: argparse.Namespace) -> tuple[Supervisor, Path]:
         url = urlparse(cfg.exchange.url)
         sim_args = ["--config", config_path, "--host", url.hostname or "127.0.0.1",
                     "--port", str(url.port or 8081), "--seed", str(args.seed)]
-        sup.add(Child("simulator", python_module("simulator", *sim_args), env=env))
+        sup.add(Child("simulator", python_module("simulator", *sim_args), env=env, stop_last=True))
     sup.add(Child("collector", python_module("collector", "--config", config_path), env=env))
     for name in cfg.accounts:
         sup.add(Child(f"trader-{name}", python_module("trader", name, "--config", config_path), env=env))
@@ -96,13 +105,16 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         for child in sup.children:
+            out = log_dir / f"{child.name}.out"
+            offset = out.stat().st_size if out.is_file() else 0
             sup.spawn(child)
             if child.name == "simulator":
-                _wait_ready(log_dir / "simulator.out", child)
+                if not _wait_ready(out, child, offset, stop):
+                    break
                 events.append("simulator ready")
-        clock = clock_from_env(dict(sup.children[0].env)) if sup.children else clock_from_env()
+        clock = clock_from_env({**os.environ, **sup.children[0].env}) if sup.children else clock_from_env()
         while not stop.is_set():
-            events += sup.poll()
+            events = (events + sup.poll())[-50:]
             states = [(c.name, "up" if c.running else ("stopped" if c.given_up else "restarting"))
                       for c in sup.children]
             text = render_status(collect_status(cfg), now=clock.now(), children=states, events=events)

@@ -11,7 +11,7 @@ import logging
 import sys
 
 from config import add_config_argument, load_config, resolve_credentials
-from core.clock import clock_from_env
+from core.clock import ScaledClock, SystemClock, clock_from_env
 from core.errors import ConfigError
 from core.logs import setup_logging
 from trader.journal import Journal
@@ -47,7 +47,9 @@ def _run(args: argparse.Namespace) -> int:
     credentials = resolve_credentials(cfg, account)
     client = make_account_client(cfg.exchange, credentials, clock, account=account)
     public = make_public_client(cfg.exchange, clock)
-    notifier = make_notifier(cfg, process=f"trader-{account}", account=account, clock=clock)
+    # DingTalk counts its rate window in wall time, also in an accelerated demo (as in the collector)
+    wall = SystemClock() if isinstance(clock, ScaledClock) else clock
+    notifier = make_notifier(cfg, process=f"trader-{account}", account=account, clock=wall)
     ctx = build_context(cfg, account, client=client, public=public, clock=clock, notifier=notifier)
     service = TraderService(ctx, ReportCadence(cfg.notify.report_every_minutes, cfg.candle_timezone))
     service.install_signal_handlers()

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from core.intervals import Interval
 from exchange.errors import ExchangeError
 from notify import events as ev
 from notify.format import ReportCadence
@@ -117,6 +118,15 @@ def _record_decisions(
         _record_decisions_tx(ctx, bar_close, decisions, state)
 
 
+
+def marker_deadline(bar_close: datetime, interval: Interval, deadline_s: float) -> datetime:
+    """When to give up on a bar's marker: ``deadline_s`` after the close, but always before the
+    next bar closes (a marker wait that ran into the next bar would make the trader skip that one
+    too; a 90 s default on 1m bars would otherwise do exactly that)."""
+    margin = timedelta(seconds=min(5.0, interval.seconds / 10))
+    return bar_close + min(timedelta(seconds=deadline_s), interval.delta - margin)
+
+
 def run_cycle(ctx: TraderContext, bar_close: datetime, cadence: ReportCadence | None = None) -> CycleResult:
     """Run (or resume) the cycle of the bar that closed at ``bar_close``."""
     journal, clock, iv = ctx.journal, ctx.clock, ctx.account.interval_obj
@@ -136,7 +146,7 @@ def run_cycle(ctx: TraderContext, bar_close: datetime, cadence: ReportCadence | 
         decisions, desired_before = _journaled_decisions(ctx, bar_close)
         state = fetch_state(ctx.client, ctx.instruments, ctx.settings.margin_mode, ctx.equity_ccy, ctx.pool)
     else:
-        deadline = bar_close + timedelta(seconds=ctx.settings.marker_deadline_s)
+        deadline = marker_deadline(bar_close, iv, ctx.settings.marker_deadline_s)
         if clock.now() > deadline:
             return _skip_bar(ctx, bar_close, "bar past its marker deadline: never traded late")
         marker = ctx.markers.wait(iv, bar_close, deadline, clock, ctx.stop, poll_s=MARKER_POLL_S)

@@ -17,7 +17,7 @@ import logging
 import signal
 import threading
 import traceback
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import FrameType
 
 from core.errors import ConfigError, TemporaryError
@@ -25,7 +25,7 @@ from core.intervals import floor_to_bar, next_close
 from notify import events as ev
 from notify.format import ReportCadence
 from trader.context import TraderContext
-from trader.cycle import CycleResult, run_cycle
+from trader.cycle import CycleResult, marker_deadline, run_cycle
 from trader.preflight import PreflightResult, preflight
 
 __all__ = ["TraderService"]
@@ -97,7 +97,7 @@ class TraderService:
                     when, "skipped", self.ctx.clock.now(), reason="interrupted; superseded by a later bar"
                 )
         row = self.ctx.journal.cycle(bar)
-        deadline = bar + timedelta(seconds=self.ctx.settings.marker_deadline_s)
+        deadline = marker_deadline(bar, self.ctx.account.interval_obj, self.ctx.settings.marker_deadline_s)
         interrupted = row is not None and row.status in ("started", "targets")
         if interrupted or (row is None and self.ctx.clock.now() <= deadline):
             log.info("catching up on the bar that closed at %s", bar.isoformat())

@@ -127,7 +127,7 @@ class FakeDingTalk:
         self.requests: list[dict[str, Any]] = []
         self.muted_until: datetime | None = None
         self._accepted_at: list[datetime] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # wait_for predicates may call count()/texts()
         self._cond = threading.Condition(self._lock)
         self._stopping = threading.Event()
         self._server = _Server(("127.0.0.1", 0), _Handler)

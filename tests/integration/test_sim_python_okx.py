@@ -39,9 +39,9 @@ def test_market_data(sim: RunningSimulator, clients: list[httpx.Client]) -> None
     assert len(candles["data"]) == 300
     assert candles["data"][0][8] == "0"
     assert candles["data"][1][8] == "1"
-    history = market.get_history_candlesticks(
-        "ETH-USDT-SWAP", bar="1Dutc", limit="100", after=candles["data"][-1][0]
-    )
+    # a day before the oldest minute bar: every day bar older than that has closed, at any time of day
+    day_ago = str(int(candles["data"][-1][0]) - 86_400_000)
+    history = market.get_history_candlesticks("ETH-USDT-SWAP", bar="1Dutc", limit="100", after=day_ago)
     assert history["code"] == "0"
     assert len(history["data"]) == 100
     assert all(row[8] == "1" for row in history["data"])

@@ -23,7 +23,7 @@ import requests
 
 from simulator.clock import iso_ms
 
-__all__ = ["RawOkx", "sign_request"]
+__all__ = ["RawOkx", "ok_data", "sign_request"]
 
 
 def sign_request(secret: str, ts: str, method: str, path: str, body: str) -> str:
@@ -76,3 +76,11 @@ class RawOkx:
 
     def close(self) -> None:
         self.session.close()
+
+
+def ok_data(reply: Any) -> list[dict[str, Any]]:
+    """The ``data`` of a raw reply that must be a success (``code`` "0"); asserts otherwise."""
+    body = reply.json()
+    assert body["code"] == "0", body
+    data: list[dict[str, Any]] = body["data"]
+    return data

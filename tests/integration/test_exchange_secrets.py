@@ -4,7 +4,6 @@ terminal, with python-okx's ``debug`` off and on (it then logs full request head
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -16,31 +15,9 @@ from exchange import make_account_client, make_public_client
 from exchange.errors import ExchangeAuthError, OrderRejected
 from exchange.records import OrderRequest
 from simulator.server import RunningSimulator
+from tests.plugins.logcapture import Collect
 
 KEY, SECRET, PASSPHRASE = "leak-test-key-4821", "leak-test-secret-93f0a1", "LeakPass7731"
-
-
-class Collect(logging.Handler):
-    """Every stdlib record, formatted without any redaction of its own."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
-@pytest.fixture
-def collected() -> Iterator[Collect]:
-    handler, root = Collect(), logging.getLogger()
-    old = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield handler
-    root.removeHandler(handler)
-    root.setLevel(old)
 
 
 @pytest.mark.parametrize("debug", [False, True], ids=["debug-off", "debug-on"])

@@ -11,6 +11,7 @@ import pytest
 from simulator.control import SimControlError
 from simulator.server import RunningSimulator, start_background
 from simulator.testing import RawOkx
+from simulator.testing import ok_data as ok
 from tests.integration.conftest import SIM_KEY, SIM_PASSPHRASE, SIM_SECRET
 
 D = Decimal
@@ -25,13 +26,6 @@ def raw(sim: RunningSimulator) -> Iterator[RawOkx]:
     client = RawOkx(sim.base_url, SIM_KEY, SIM_SECRET, SIM_PASSPHRASE)
     yield client
     client.close()
-
-
-def ok(reply: Any) -> list[dict[str, Any]]:
-    body = reply.json()
-    assert body["code"] == "0", body
-    data: list[dict[str, Any]] = body["data"]
-    return data
 
 
 def place(raw: RawOkx, **fields: str) -> dict[str, Any]:

@@ -18,31 +18,10 @@ import pytest
 from core.clock import FakeClock
 from exchange.errors import ExchangeAuthError
 from exchange.records import OrderRequest
+from tests.plugins.logcapture import Collect
 from tests.unit.test_exchange_private import CREDS, FakeOkx, ack, connect, env
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
-
-
-class Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
-@pytest.fixture
-def collected() -> Collect:
-    handler = Collect()
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield handler
-    root.removeHandler(handler)
-    root.setLevel(old_level)
 
 
 @pytest.mark.parametrize("debug", [False, True], ids=["debug-off", "debug-on"])

@@ -13,10 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 
+from config.safety import real_exchange_problems
 from config.schema import ExchangeSettings
 from core.clock import clock_from_env
 from core.logs import setup_logging
@@ -101,9 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging("gateway", args.log_dir, level=args.log_level.upper())
     try:
-        exchange_settings(args)  # validate --base-url before binding
+        settings = exchange_settings(args)  # validate --base-url before binding
     except ValueError as exc:
         print(f"gateway: {exc}", file=sys.stderr)
+        return 2
+    refused = real_exchange_problems(settings.mode, settings.url, os.environ)
+    if refused:
+        for problem in refused:
+            print(f"gateway: --exchange {settings.mode}: {problem}", file=sys.stderr)
         return 2
     try:
         asyncio.run(serve(args))

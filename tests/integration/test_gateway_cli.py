@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -74,3 +75,31 @@ def test_bad_base_url_exits_with_a_message() -> None:
     assert proc.returncode == 2
     assert "base_url must look like http(s)://host[:port]" in err
     assert out == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (["--exchange", "live", "--base-url", "http://www.okx.com"], {}, "is not https://"),
+        (["--exchange", "demo", "--base-url", "http://127.0.0.1:1"], {}, "is not https://"),
+        (["--exchange", "live"], {"OKXFLEET_CLOCK": "1:2:3"}, "OKXFLEET_CLOCK is set: it is a test hook"),
+    ],
+    ids=["live-http", "demo-http", "live-clock-hook"],
+)
+def test_real_exchange_modes_refuse_plain_http_and_test_hooks(
+    args: list[str], env: dict[str, str], expected: str
+) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "--port", "0", *args], cwd=ROOT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("OKXFLEET_")}, **env},
+    )  # fmt: skip
+    try:
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 2, out
+    assert expected in err
+    assert "gateway ready" not in out

@@ -19,10 +19,10 @@ ROOT = Path(__file__).resolve().parents[2]
 AK, SK, PP = "AK_CLI_SENTINEL_3e1f", "SK_CLI_SENTINEL_77c0", "PP_CLI_SENTINEL_b2"
 
 
-def start(*args: str) -> subprocess.Popen[str]:
+def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "gateway", *args],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
 
 
@@ -89,17 +89,13 @@ def test_bad_base_url_exits_with_a_message() -> None:
 def test_real_exchange_modes_refuse_plain_http_and_test_hooks(
     args: list[str], env: dict[str, str], expected: str
 ) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "--port", "0", *args], cwd=ROOT, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("OKXFLEET_")}, **env},
-    )  # fmt: skip
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OKXFLEET_")}
+    proc = start("--port", "0", *args, env={**clean, **env})
     try:
         out, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    except subprocess.TimeoutExpired:  # it started serving instead of refusing
+        proc.kill()
+        raise
     assert proc.returncode == 2, out
     assert expected in err
     assert "gateway ready" not in out

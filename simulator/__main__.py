@@ -14,9 +14,10 @@ from pathlib import Path
 
 from aiohttp import web
 
+from core.netaddr import warn_if_exposed
 from simulator.clock import parse_anchor, parse_time_ms
 from simulator.faults import DEFAULT_MIX, normalise_kind, parse_fault_spec
-from simulator.server import create_app
+from simulator.server import EXPOSED, create_app
 from simulator.state import AccountSpec, SimOptions, SimState, normalise_pos_mode
 
 __all__ = ["main", "parse_args"]
@@ -130,6 +131,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[SimOptions, str, int,
 
 async def _serve(options: SimOptions, host: str, port: int) -> None:
     state = SimState(options)
+    warn_if_exposed(log, host, EXPOSED)
     runner = web.AppRunner(create_app(state), access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

@@ -217,3 +217,74 @@ def test_close_flushes_what_is_queued() -> None:
     notifier.close(timeout_s=5)
     text = sender.delivered_text()
     assert all(text.count(f"event-{i:03d}") == 1 for i in range(50))
+
+
+def _undelivered(caplog: pytest.LogCaptureFixture) -> str:
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    return "\n".join(line for line in lines if "not delivered" in line)
+
+
+def test_messages_a_refusing_robot_drops_reach_the_log_in_full(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock(T0)
+    sender = ScriptedSender(clock, default=BAD_SIGN)
+    notifier = _notifier(sender, clock)
+    with caplog.at_level(logging.INFO, logger="notify"):
+        for i in range(3):
+            notifier.notify(_alert(i))
+            assert notifier.wait_idle(5)
+    notifier.close()
+    text = _undelivered(caplog)
+    assert [text.count(f"event-{i:03d}") for i in range(3)] == [1, 1, 1]
+    assert "security check failed" in text
+    assert "access_token" not in caplog.text
+
+
+def test_messages_dropped_for_memory_still_reach_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock(T0)
+    sender = ScriptedSender(clock, default=RETRY)
+    sender.gate = threading.Event()
+    notifier = _notifier(sender, clock, max_pending=5)
+    with caplog.at_level(logging.INFO, logger="notify"):
+        notifier.notify(_alert(0))
+        time.sleep(0.05)  # the worker is now stuck in the first POST
+        for i in range(1, 20):
+            notifier.notify(_alert(i))
+        sender.default = OK
+        sender.gate.set()
+        assert notifier.wait_idle(5)
+    notifier.close()
+    logged = _undelivered(caplog)
+    delivered = sender.delivered_text()
+    assert notifier.stats.dropped >= 14
+    assert all(f"event-{i:03d}" in logged or f"event-{i:03d}" in delivered for i in range(20))
+    assert logged.count("too many messages waiting") == notifier.stats.dropped
+
+
+def test_messages_left_at_close_reach_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock(T0)
+    sender = ScriptedSender(clock, default=RETRY)  # DingTalk unreachable until the end
+    notifier = _notifier(sender, clock)
+    with caplog.at_level(logging.INFO, logger="notify"):
+        for i in range(3):
+            notifier.notify(_alert(i))
+        notifier.close(timeout_s=0.3)
+    text = _undelivered(caplog)
+    assert [text.count(f"event-{i:03d}") for i in range(3)] == [1, 1, 1]
+    assert "closed before delivery" in text
+
+
+def test_backoff_stays_capped_through_a_long_outage(caplog: pytest.LogCaptureFixture) -> None:
+    """2 ** failures used to overflow after ~1,024 failed POSTs (17 h at the 60 s cap): the worker
+    then raised on every retry and spun once a second with a traceback each time."""
+    clock = FakeClock(T0)
+    sender = ScriptedSender(clock, default=RETRY)
+    notifier = _notifier(sender, clock, backoff_max_s=60.0)
+    with caplog.at_level(logging.INFO, logger="notify"):
+        notifier.notify(_alert(0))
+        deadline = time.monotonic() + 20
+        while len(sender.posts) < 1200 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        notifier.close(timeout_s=0.2)
+    assert len(sender.posts) >= 1200
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert max(clock.sleeps) == 60.0

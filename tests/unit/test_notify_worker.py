@@ -288,3 +288,36 @@ def test_backoff_stays_capped_through_a_long_outage(caplog: pytest.LogCaptureFix
     assert len(sender.posts) >= 1200
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert max(clock.sleeps) == 60.0
+
+
+def test_a_lone_surrogate_in_one_message_neither_stalls_nor_loses_the_others(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """UTF-8 cannot encode a lone surrogate (e.g. a file name read with surrogateescape): the worker
+    used to fail on the whole batch (lost) or retry the message forever (queue stalled)."""
+    clock = FakeClock(T0)
+    sender = ScriptedSender(clock)
+    sender.gate = threading.Event()
+    notifier = _notifier(sender, clock)
+    with caplog.at_level(logging.INFO, logger="notify"):
+        notifier.notify(_alert(0))
+        time.sleep(0.05)  # the worker holds the first POST: the next three arrive as one batch
+        notifier.notify(_alert(1))
+        notifier.notify(DataAlert("collector", "marker_late", "bad \udc80 name", "BTC-USDT-SWAP", "1m"))
+        notifier.notify(_alert(2))
+        sender.gate.set()
+        assert notifier.wait_idle(5)
+    notifier.close()
+    text = sender.delivered_text()
+    assert [text.count(f"event-{i:03d}") for i in range(3)] == [1, 1, 1]
+    assert "bad \\udc80 name" in text
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_markdown_body_escapes_what_utf8_cannot_encode() -> None:
+    import json
+
+    from notify.dingtalk import markdown_body
+
+    body = json.loads(markdown_body("t\ud800", "x \udc80 y 中文"))
+    assert body["markdown"] == {"title": "t\\ud800", "text": "x \\udc80 y 中文"}

@@ -97,8 +97,12 @@ class DingTalkSettings(Frozen):
     @field_validator("webhook_env", "secret_env")
     @classmethod
     def _env(cls, v: str | None) -> str | None:
-        if v is not None and not ENV_NAME_RE.match(v):
-            raise ValueError(f"must be an environment variable name like DINGTALK_WEBHOOK, got {v!r}")
+        if v is not None and (looks_like_a_key(v) or not ENV_NAME_RE.match(v)):
+            # Not echoed: what lands here by mistake is the webhook URL or the robot secret itself.
+            raise ValueError(
+                "must be the name of an environment variable like DINGTALK_WEBHOOK; the value given "
+                "is not one (not shown: it may be the webhook or secret itself)"
+            )
         return v
 
 

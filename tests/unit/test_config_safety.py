@@ -129,3 +129,25 @@ def test_a_key_pasted_into_credentials_is_never_echoed(tmp_path: Path, pasted: s
     for text in (checked.stdout, checked.stderr, trader.stdout, trader.stderr, *logs):
         assert pasted not in text
         assert pasted[:12] not in text
+
+
+@pytest.mark.parametrize(
+    ("field", "pasted"),
+    [
+        ("webhook_env", "https://oapi.dingtalk.com/robot/send?access_token=0f0e0d0c0b0a09080706050403020100"),
+        ("webhook_env", "0F0E0D0C0B0A09080706050403020100AABB"),
+        ("secret_env", "SEC0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd"),
+    ],
+)
+def test_a_webhook_or_secret_pasted_into_a_dingtalk_env_name_is_never_echoed(
+    tmp_path: Path, field: str, pasted: str
+) -> None:
+    path = config_file(tmp_path, mode="simulator")
+    path.write_text(
+        path.read_text().replace("from config import", "from config import DingTalk, Notify,")
+        + f"NOTIFY = Notify(dingtalk=DingTalk({field}={pasted!r}))\n"
+    )
+    found = "\n".join(problems(path, {}))
+    assert f"{field}: must be the name of an environment variable" in found
+    assert pasted not in found
+    assert pasted[-16:] not in found

@@ -72,3 +72,15 @@ def test_a_price_the_feed_cannot_hold_is_refused(sim_module: RunningSimulator) -
     assert reply.status_code == 400
     assert "too large for BTC-USDT-SWAP" in reply.json()["error"]
     assert abs(control.price(SWAP) - Decimal(50000)) < 1000  # unchanged (the path moves a little)
+
+
+def test_a_typo_in_a_fault_rule_is_refused(sim_module: RunningSimulator) -> None:
+    """``rat`` for ``rate`` used to leave rate at 1.0: the fault fired on every request."""
+    reply = post(sim_module, "faults", {"rules": [{"kind": "drop", "rat": 0.1, "path": "/api/v5/x"}]})
+    assert reply.status_code == 400
+    assert "unknown fault rule key(s) 'rat'" in reply.json()["error"]
+    assert sim_module.control.faults()["rules"] == []
+    rules = sim_module.control.set_faults([{"kind": "drop", "rate": 0.1, "path": "/api/v5/x"}])["rules"]
+    again = sim_module.control.set_faults(rules)["rules"]  # what GET returns is accepted back
+    assert [r["rate"] for r in again] == [0.1]
+    sim_module.control.clear_faults()

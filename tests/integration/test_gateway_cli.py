@@ -26,6 +26,19 @@ def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str
     )  # fmt: skip
 
 
+def refused(*args: str, env: dict[str, str] | None = None) -> str:
+    """Start the gateway expecting it to refuse (exit 2) before serving; return its stderr."""
+    proc = start(*args, env=env)
+    try:
+        out, err = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:  # it started serving instead of refusing
+        proc.kill()
+        raise
+    assert proc.returncode == 2, err
+    assert "gateway ready" not in out
+    return err
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_serves_and_stops_cleanly_without_leaking_secrets(
     sim_module: RunningSimulator, tmp_path: Path, sig: signal.Signals
@@ -90,12 +103,22 @@ def test_real_exchange_modes_refuse_plain_http_and_test_hooks(
     args: list[str], env: dict[str, str], expected: str
 ) -> None:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OKXFLEET_")}
-    proc = start("--port", "0", *args, env={**clean, **env})
-    try:
-        out, err = proc.communicate(timeout=20)
-    except subprocess.TimeoutExpired:  # it started serving instead of refusing
-        proc.kill()
-        raise
-    assert proc.returncode == 2, out
+    assert expected in refused("--port", "0", *args, env={**clean, **env})
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--max-clients", "0"], "argument --max-clients: must be 1..100000, got 0"),
+        (["--request-timeout", "-1"], "argument --request-timeout: must be > 0 and <= 3600 seconds"),
+        (["--workers", "0"], "argument --workers: must be 1..1024, got 0"),
+        (["--port", "70000"], "argument --port: must be 0..65535, got 70000"),
+    ],
+    ids=["max-clients", "request-timeout", "workers", "port"],
+)
+def test_nonsense_numbers_are_usage_errors(args: list[str], expected: str) -> None:
+    """They used to crash with a traceback (--max-clients 0) or serve every request a timeout
+    (--request-timeout -1)."""
+    err = refused("--port", "0", "--exchange", "simulator", *args)  # a later --port wins
     assert expected in err
-    assert "gateway ready" not in out
+    assert "Traceback" not in err

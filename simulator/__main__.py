@@ -25,10 +25,17 @@ __all__ = ["main", "parse_args"]
 log = logging.getLogger("simulator")
 
 
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0..65535, got {port}")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m simulator", description=__doc__)
     p.add_argument("--host", default="127.0.0.1", help="bind address (default loopback)")
-    p.add_argument("--port", type=int, default=8081)
+    p.add_argument("--port", type=_port, default=8081)
     p.add_argument("--seed", type=int, default=7, help="price-path seed")
     p.add_argument("--account", action="append", default=[], metavar="KEY:SECRET:PASS[:USDT]",
                    help="register an account (repeatable)")

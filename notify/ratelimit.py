@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -75,14 +76,19 @@ class FileWindowStore:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[IO[str]]:
-        with self._lock, open(self.path, "r+", encoding="utf-8") as fh:
-            if fcntl is not None:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield fh
-            finally:
+        with self._lock:
+            if not self.path.exists():  # removed under us (a clean-up of data/): start a fresh window
+                log.warning("rate-limit file %s disappeared; recreating it", self.path)
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            with open(fd, "r+", encoding="utf-8") as fh:
                 if fcntl is not None:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+                try:
+                    yield fh
+                finally:
+                    if fcntl is not None:
+                        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def update(self, fn: Callable[[WindowState], T]) -> T:
         with self._locked() as fh:

@@ -105,3 +105,19 @@ def test_a_pause_far_in_the_future_is_ignored_not_obeyed_forever(
     limiter.hold(T0 + timedelta(minutes=10))  # a real "too fast" pause is still obeyed
     assert limiter.remaining(T0 + timedelta(minutes=5)) == 0
     assert limiter.remaining(T0 + timedelta(minutes=11)) == 20
+
+
+def test_a_removed_window_file_is_recreated_not_fatal_to_every_post(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Deleting data/notify/ under a running process used to make every update raise (the robot
+    then never posted again, with a traceback a second)."""
+    import shutil
+
+    state_dir = tmp_path / "notify"
+    limiter = SlidingWindowLimiter(20, 61.0, FileWindowStore(state_dir / "dingtalk-robot.json"))
+    assert limiter.try_acquire(T0)
+    shutil.rmtree(state_dir)
+    assert limiter.try_acquire(T0 + timedelta(seconds=1))
+    assert limiter.remaining(T0 + timedelta(seconds=2)) == 19
+    assert "disappeared; recreating it" in caplog.text

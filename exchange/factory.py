@@ -29,12 +29,12 @@ from exchange.ratelimit import DEFAULT_PRIVATE_LIMIT, PRIVATE_LIMITS, PUBLIC_LIM
 from exchange.signing import ServerTime
 from exchange.transport import SignedTransport
 
-__all__ = ["budget_clock", "make_account_client", "make_public_client", "okx_flag"]
+__all__ = ["make_account_client", "make_public_client", "okx_flag"]
 
 _TIME = "/api/v5/public/time"
 
 
-def budget_clock(clock: Clock) -> Clock:
+def _budget_clock(clock: Clock) -> Clock:
     """OKX counts its budgets in wall-clock seconds. A :class:`ScaledClock` (fast-forward demos)
     runs faster than that, so rate limiting then waits on the system clock; every other clock
     (system, fake) is used as is."""
@@ -54,7 +54,7 @@ def make_public_client(settings: ExchangeSettings, clock: Clock, *, max_workers:
     return PublicClient(
         new_exchange=lambda: new_public_exchange(settings),
         clock=clock,
-        limiter=RateLimiter(budget_clock(clock), PUBLIC_LIMITS, name="public"),
+        limiter=RateLimiter(_budget_clock(clock), PUBLIC_LIMITS, name="public"),
         max_workers=max_workers,
     )
 
@@ -78,7 +78,7 @@ def make_account_client(
     trade_api = TradeAPI(**kwargs)
     account_api = AccountAPI(**kwargs)
     limiter = RateLimiter(
-        budget_clock(clock), PRIVATE_LIMITS, default=DEFAULT_PRIVATE_LIMIT, name=f"account {account}".strip()
+        _budget_clock(clock), PRIVATE_LIMITS, default=DEFAULT_PRIVATE_LIMIT, name=f"account {account}".strip()
     )
     transport = SignedTransport(
         credentials=credentials, flag=flag, limiter=limiter, timeout_s=settings.timeout_s,

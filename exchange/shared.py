@@ -37,7 +37,7 @@ from core.clock import Clock
 from core.redaction import register_secret
 from exchange.envelope import check_envelope
 from exchange.errors import BadResponse
-from exchange.factory import budget_clock, okx_flag
+from exchange.factory import _budget_clock, okx_flag
 from exchange.logbridge import route_loguru
 from exchange.parse import parse_server_time
 from exchange.private import AccountClient
@@ -93,7 +93,7 @@ class SharedHttp:
         self.clock = clock
         self.flag = okx_flag(settings.mode)
         self.http = httpx.Client(base_url=settings.url, limits=_LIMITS)
-        self._budget = budget_clock(clock)
+        self._budget = _budget_clock(clock)
         self._public = SignedTransport(
             credentials=None, flag=self.flag, limiter=RateLimiter(self._budget, PUBLIC_LIMITS, name="public"),
             timeout_s=settings.timeout_s,

@@ -12,7 +12,7 @@ from core.clock import FakeClock, ScaledClock, SystemClock
 from core.redaction import MASK, redact
 from exchange import make_account_client, make_public_client, okx_flag
 from exchange.ccxtraw import new_public_exchange
-from exchange.factory import budget_clock
+from exchange.factory import _budget_clock
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 CREDS = Credentials("factory-key-1", "factory-secret-1", "FactoryPass1")
@@ -84,5 +84,5 @@ def test_rate_budgets_use_wall_time_under_a_scaled_clock() -> None:
     fast = ScaledClock(T0, T0, speed=60)
     fake = FakeClock(T0)
 
-    assert isinstance(budget_clock(fast), SystemClock)
-    assert budget_clock(fake) is fake
+    assert isinstance(_budget_clock(fast), SystemClock)
+    assert _budget_clock(fake) is fake

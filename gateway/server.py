@@ -29,7 +29,8 @@ from aiohttp import web
 
 from config.schema import ExchangeSettings
 from core.clock import Clock, SystemClock
-from core.netaddr import is_loopback, warn_if_exposed
+from core.exposure import warn_if_exposed
+from core.netaddr import is_loopback
 from core.redaction import redact, register_secret
 from gateway.badhttp import FmzHttpServer
 from gateway.calls import Options

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from core.netaddr import warn_if_exposed
+from core.exposure import warn_if_exposed
 from simulator.clock import parse_anchor, parse_time_ms
 from simulator.faults import DEFAULT_MIX, normalise_kind, parse_fault_spec
 from simulator.server import EXPOSED, create_app

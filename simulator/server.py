@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from core.netaddr import warn_if_exposed
+from core.exposure import warn_if_exposed
 from simulator import account_api, control_api, control_venue, market, trading
 from simulator.api import Ctx, Reply, Route
 from simulator.auth import verify

@@ -102,6 +102,13 @@ class SimOptions:
     extra_instruments: int = 0  # synthetic swaps S001-USDT-SWAP ... for benchmarks
     liquidity: dict[str, Decimal] = field(default_factory=dict)  # instId -> max fill per second
 
+    def fault_rules(self) -> list[FaultRule]:
+        rules = [FaultRule(**{**r.__dict__, "fired": 0}) for r in self.faults]
+        if self.fault_rate > 0:
+            rules.append(FaultRule(self.fault_kinds, self.fault_rate, self.fault_path,
+                                   hold_ms=self.timeout_hold_ms))
+        return rules
+
     def __post_init__(self) -> None:
         # Each of these used to be accepted and then misbehave quietly (time running backwards,
         # a fault "rate" of 2, negative sleeps): refuse them where the simulator is configured.
@@ -112,13 +119,6 @@ class SimOptions:
         for name in ("latency_ms", "timeout_hold_ms"):
             if not 0 <= getattr(self, name) <= 600_000:
                 raise ValueError(f"{name} must be 0..600000, got {getattr(self, name)}")
-
-    def fault_rules(self) -> list[FaultRule]:
-        rules = [FaultRule(**{**r.__dict__, "fired": 0}) for r in self.faults]
-        if self.fault_rate > 0:
-            rules.append(FaultRule(self.fault_kinds, self.fault_rate, self.fault_path,
-                                   hold_ms=self.timeout_hold_ms))
-        return rules
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from config.builders import Account, Collector, DingTalk, Draft, Exchange, Notify, Strategy, Trader
 from config.credentials import missing_credential_vars, parse_env_file
+from config.safety import real_exchange_problems
 from config.schema import (
     ACCOUNT_NAME_RE,
     AccountSettings,
@@ -298,6 +299,8 @@ def _cross_checks(
                     f"{owners[acct.credentials]!r}; two traders on one OKX account would fight over positions"
                 )
             owners.setdefault(acct.credentials, acct.name)
+    if exchange is not None:
+        problems.extend(f"EXCHANGE: {p}" for p in real_exchange_problems(exchange.mode, exchange.url, env))
     if exchange is not None and exchange.mode in ("live", "demo") and check_credentials:
         for acct in accounts.values():
             missing = missing_credential_vars(acct.credentials, env)

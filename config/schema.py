@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from config.safety import looks_like_a_key
 from core.intervals import CANDLE_TIMEZONES, Interval, parse_interval
 
 __all__ = [
@@ -96,8 +97,12 @@ class DingTalkSettings(Frozen):
     @field_validator("webhook_env", "secret_env")
     @classmethod
     def _env(cls, v: str | None) -> str | None:
-        if v is not None and not ENV_NAME_RE.match(v):
-            raise ValueError(f"must be an environment variable name like DINGTALK_WEBHOOK, got {v!r}")
+        if v is not None and (looks_like_a_key(v) or not ENV_NAME_RE.match(v)):
+            # Not echoed: what lands here by mistake is the webhook URL or the robot secret itself.
+            raise ValueError(
+                "must be the name of an environment variable like DINGTALK_WEBHOOK; the value given "
+                "is not one (not shown: it may be the webhook or secret itself)"
+            )
         return v
 
 
@@ -136,10 +141,12 @@ class AccountSettings(Frozen):
     @field_validator("credentials")
     @classmethod
     def _cred(cls, v: str) -> str:
-        if not ENV_NAME_RE.match(v):
+        # The value is never echoed: what people paste here by mistake is the key or secret itself.
+        if looks_like_a_key(v) or not ENV_NAME_RE.match(v):
             raise ValueError(
-                f"must be an environment variable prefix like OKX_SUB1 (reads OKX_SUB1_API_KEY, "
-                f"_SECRET, _PASSPHRASE), got {v!r}; never put the key itself in config.py"
+                "must be an environment variable prefix like OKX_SUB1 (reads OKX_SUB1_API_KEY, "
+                "_SECRET, _PASSPHRASE); the value given is not one (not shown: it may be a key). "
+                "Never put the key itself in config.py"
             )
         return v
 

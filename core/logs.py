@@ -14,16 +14,26 @@ from pathlib import Path
 
 from core.redaction import redact
 
-__all__ = ["RedactingFormatter", "setup_logging"]
+__all__ = ["RedactingFormatter", "printable", "setup_logging"]
 
 _FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
+def printable(text: str) -> str:
+    """``text`` with what UTF-8 cannot encode (lone surrogates, e.g. from a JSON ``"\\ud800"``)
+    escaped as ``\\ud800``, so a handler writing UTF-8 never drops the line."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 class RedactingFormatter(logging.Formatter):
-    """A formatter whose output never contains a secret."""
+    """A formatter whose output never contains a secret, and can always be written as UTF-8."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+        return printable(redact(super().format(record)))
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         # ISO 8601 in UTC, never the host's local zone.

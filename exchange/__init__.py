@@ -7,6 +7,7 @@ process, keyless) and :func:`make_account_client` (one per account).
 Modules:
 
 - ``factory``     the one construction point: mode -> URL, demo flag, limiter, clock offset
+- ``shared``      many accounts over one HTTP client and one server-time offset (the gateway)
 - ``public``      :class:`PublicClient` (ccxt implicit API, thread pool, instrument cache)
 - ``private``     :class:`AccountClient` (python-okx Account/Trade APIs)
 - ``transport``   the signed HTTP seam under python-okx (server time, budgets, error mapping)

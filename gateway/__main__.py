@@ -13,10 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from config.safety import real_exchange_problems
 from config.schema import ExchangeSettings
 from core.clock import clock_from_env
 from core.logs import setup_logging
@@ -29,10 +32,30 @@ log = logging.getLogger("gateway")
 SIMULATOR_URL = "http://127.0.0.1:8081"
 
 
+def _int_within(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer in ``low..high``, else a usage error naming the range."""
+
+    def integer(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low}..{high}, got {value}")
+        return value
+
+    return integer
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a duration in ``(0, 3600]`` seconds."""
+    value = float(text)
+    if not 0 < value <= 3600:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"must be > 0 and <= 3600 seconds, got {text}")
+    return value
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m gateway", description=__doc__.splitlines()[0])
     ap.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
-    ap.add_argument("--port", type=int, default=6666)
+    ap.add_argument("--port", type=_int_within(0, 65535), default=6666)
     ap.add_argument(
         "--exchange",
         choices=("live", "demo", "simulator"),
@@ -44,15 +67,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help=f"OKX REST base URL (default: https://www.okx.com; simulator: {SIMULATOR_URL})",
     )
-    ap.add_argument("--timeout", type=float, default=10.0, help="upstream HTTP timeout per OKX call (s)")
+    ap.add_argument("--timeout", type=seconds, default=10.0, help="upstream HTTP timeout per OKX call (s)")
     ap.add_argument(
         "--request-timeout",
-        type=float,
+        type=seconds,
         default=30.0,
         help="deadline of one FMZ request, retries and queueing included (s)",
     )
-    ap.add_argument("--workers", type=int, default=64, help="requests served in parallel")
-    ap.add_argument("--max-clients", type=int, default=64, help="cached account clients (LRU)")
+    ap.add_argument("--workers", type=_int_within(1, 1024), default=64, help="requests served in parallel")
+    ap.add_argument(
+        "--max-clients", type=_int_within(1, 100_000), default=64, help="cached account clients (LRU)"
+    )
     ap.add_argument(
         "--margin-mode", choices=("cross", "isolated"), default="cross", help="tdMode of swap orders"
     )
@@ -101,9 +126,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging("gateway", args.log_dir, level=args.log_level.upper())
     try:
-        exchange_settings(args)  # validate --base-url before binding
+        settings = exchange_settings(args)  # validate --base-url before binding
     except ValueError as exc:
         print(f"gateway: {exc}", file=sys.stderr)
+        return 2
+    refused = real_exchange_problems(settings.mode, settings.url, os.environ)
+    if refused:
+        for problem in refused:
+            print(f"gateway: --exchange {settings.mode}: {problem}", file=sys.stderr)
         return 2
     try:
         asyncio.run(serve(args))

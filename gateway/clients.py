@@ -10,6 +10,12 @@ Leases are reference-counted: when the cache is over ``max_accounts`` the least 
 client is evicted and closed as soon as no in-flight request still holds it. Secrets are registered
 with :mod:`core.redaction` the first time a credential set is seen.
 
+What a client costs is bounded, not just how many are cached: every account client of a mode shares
+one HTTP client (TLS context, connections) and one server-time offset (:class:`exchange.shared.SharedHttp`),
+so a new credential set costs a few kB and no ``public/time`` call, and more credential sets than
+``max_accounts`` in rotation re-create only that light part. A client is built outside the pool
+lock (concurrent requests for the same keys wait for the one build); other requests go on meanwhile.
+
 Mode per request: ``--exchange live`` plus ``secret_key`` ending in ``,simulate`` -> OKX demo
 trading (``x-simulated-trading: 1``) on the same host; ``demo`` and ``simulator`` ignore the flag.
 """
@@ -30,7 +36,8 @@ from config.credentials import Credentials
 from config.schema import ExchangeSettings
 from core.clock import Clock
 from core.redaction import register_secret
-from exchange import AccountClient, PublicClient, make_account_client, make_public_client
+from exchange import AccountClient, PublicClient, make_public_client
+from exchange.shared import SharedHttp
 from gateway.protocol import FmzKeys
 
 __all__ = ["AccountSession", "ClientPool", "fingerprint"]
@@ -79,11 +86,14 @@ class ClientPool:
         self.settings = settings
         self.clock = clock
         self.max_accounts = max_accounts
-        self._account_factory = account_factory or _default_account_factory
+        self._shared: dict[str, SharedHttp] = {}
+        self._build_lock = threading.Lock()
+        self._account_factory = account_factory or self._shared_account_client
         self._public_factory = public_factory or _default_public_factory
         self._salt = secrets.token_bytes(32)
         self._lock = threading.Lock()
         self._accounts: OrderedDict[str, AccountSession] = OrderedDict()
+        self._building: dict[str, threading.Event] = {}
         self._public: dict[str, PublicClient] = {}
         self._closed = False
 
@@ -96,7 +106,7 @@ class ClientPool:
     def public(self, simulate: bool = False) -> PublicClient:
         """The shared public client of the request's mode (public budgets are per IP)."""
         settings = self.settings_for(simulate)
-        with self._lock:
+        with self._build_lock:  # not the pool lock: account leases go on while it is built
             if self._closed:
                 raise RuntimeError("client pool is closed")
             client = self._public.get(settings.mode)
@@ -116,31 +126,69 @@ class ClientPool:
 
     def _acquire(self, keys: FmzKeys) -> AccountSession:
         fp = fingerprint(keys, self._salt)
+        while True:
+            with self._lock:
+                if self._closed:
+                    raise RuntimeError("client pool is closed")
+                session = self._accounts.get(fp)
+                if session is not None:
+                    self._accounts.move_to_end(fp)
+                    session.leases += 1
+                    return session
+                building = self._building.get(fp)
+                if building is None:
+                    self._building[fp] = threading.Event()
+                    break
+            building.wait()  # another request is building this client: use it (or build if that failed)
+        try:
+            session = self._build(fp, keys)
+        except BaseException:
+            with self._lock:
+                self._building.pop(fp).set()
+            raise
+        return self._insert(fp, session)
+
+    def _build(self, fp: str, keys: FmzKeys) -> AccountSession:
+        """Build one account client; runs without the pool lock."""
+        for value in (keys.access_key, keys.secret, keys.passphrase):
+            register_secret(value)
+        name = f"fmz-{fp[:8]}"
+        creds = Credentials(keys.access_key, keys.secret, keys.passphrase)
+        client = self._account_factory(self.settings_for(keys.simulate), creds, self.clock, name)
+        return AccountSession(client, name)
+
+    def _insert(self, fp: str, session: AccountSession) -> AccountSession:
         evicted: list[AccountSession] = []
         with self._lock:
-            if self._closed:
-                raise RuntimeError("client pool is closed")
-            session = self._accounts.get(fp)
-            if session is not None:
-                self._accounts.move_to_end(fp)
+            self._building.pop(fp).set()
+            closed = self._closed
+            if closed:
+                evicted.append(session)
             else:
-                for value in (keys.access_key, keys.secret, keys.passphrase):
-                    register_secret(value)
-                name = f"fmz-{fp[:8]}"
-                creds = Credentials(keys.access_key, keys.secret, keys.passphrase)
-                client = self._account_factory(self.settings_for(keys.simulate), creds, self.clock, name)
-                session = AccountSession(client, name)
                 self._accounts[fp] = session
-                log.info("new account client %s (%d cached)", name, len(self._accounts))
+                session.leases += 1
+                log.info("new account client %s (%d cached)", session.name, len(self._accounts))
                 while len(self._accounts) > self.max_accounts:
                     _, old = self._accounts.popitem(last=False)
                     old.evicted = True
                     if old.leases == 0:
                         evicted.append(old)
-            session.leases += 1
         for old in evicted:
             _close(old)
+        if closed:
+            raise RuntimeError("client pool is closed")
         return session
+
+    def _shared_account_client(
+        self, settings: ExchangeSettings, creds: Credentials, clock: Clock, name: str
+    ) -> AccountClient:
+        with self._build_lock:  # not the pool lock: cached clients stay available meanwhile
+            if self._closed:
+                raise RuntimeError("client pool is closed")
+            shared = self._shared.get(settings.mode)
+            if shared is None:
+                shared = self._shared[settings.mode] = SharedHttp(settings, clock)
+        return shared.account_client(creds, account=name)
 
     def _release(self, session: AccountSession) -> None:
         with self._lock:
@@ -159,8 +207,6 @@ class ClientPool:
             self._closed = True
             sessions = list(self._accounts.values())
             self._accounts.clear()
-            publics = list(self._public.values())
-            self._public.clear()
             idle = []
             for s in sessions:
                 s.evicted = True
@@ -168,8 +214,15 @@ class ClientPool:
                     idle.append(s)
         for s in idle:
             _close(s)
+        with self._build_lock:
+            publics = list(self._public.values())
+            self._public.clear()
+            shared = list(self._shared.values())
+            self._shared.clear()
         for client in publics:
             _safe_close(client, "public client")
+        for http in shared:
+            _safe_close(http, f"shared {http.settings.mode} HTTP client")
 
 
 def _close(session: AccountSession) -> None:
@@ -182,12 +235,6 @@ def _safe_close(client: Any, name: str) -> None:
         client.close()
     except Exception:
         log.exception("closing %s failed", name)
-
-
-def _default_account_factory(
-    settings: ExchangeSettings, creds: Credentials, clock: Clock, name: str
-) -> AccountClient:
-    return make_account_client(settings, creds, clock, account=name)
 
 
 def _default_public_factory(settings: ExchangeSettings, clock: Clock) -> PublicClient:

@@ -8,15 +8,15 @@ times out upstream) in the background.
 
 Every bad request is answered ``{"error": "..."}`` with HTTP 200: GET and other verbs, unknown
 paths, oversized, empty or non-JSON bodies, missing fields, unknown methods, bad params, OKX errors
-and timeouts. Bodies are never echoed. One log line per request -- FMZ method, symbol, latency,
-outcome -- and never a key, secret, passphrase or signature (the formatter redacts as a second net).
+and timeouts -- and bytes that are not HTTP at all (:mod:`gateway.badhttp`). Bodies are never
+echoed. One log line per request -- FMZ method, symbol, latency, outcome -- and never a key,
+secret, passphrase or signature (the formatter redacts as a second net).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import ipaddress
 import json
 import logging
 import threading
@@ -29,7 +29,10 @@ from aiohttp import web
 
 from config.schema import ExchangeSettings
 from core.clock import Clock, SystemClock
+from core.exposure import warn_if_exposed
+from core.netaddr import is_loopback
 from core.redaction import redact, register_secret
+from gateway.badhttp import FmzHttpServer
 from gateway.calls import Options
 from gateway.clients import ClientPool
 from gateway.methods import handle
@@ -41,15 +44,6 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
 _PATHS = ("/", "/okx", "/okx/")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _dumps(obj: Any) -> str:
@@ -75,7 +69,7 @@ class GatewayServer:
         self.port = port
         self.request_timeout_s = request_timeout_s
         self._executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="gateway")
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
 
     @property
     def url(self) -> str:
@@ -83,16 +77,11 @@ class GatewayServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/OKX"
 
-    def app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY)
-        app.router.add_route("*", "/{tail:.*}", self._serve)
-        return app
-
     async def start(self) -> None:
         """Bind and serve; ``port=0`` picks a free port (read it back from :attr:`port`)."""
-        if not is_loopback(self.host):
-            log.warning("listening on %s: reachable from the network, and requests carry API keys", self.host)
-        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False, shutdown_timeout=5.0)
+        warn_if_exposed(log, self.host, "the gateway is reachable from the network; requests carry API keys")
+        server = FmzHttpServer(self._serve, access_log=None)
+        self._runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=5.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await site.start()
@@ -115,7 +104,7 @@ class GatewayServer:
             log.warning("stopping while OKX calls are still running (they finish in the background)")
         await loop.run_in_executor(None, self.pool.close)
 
-    async def _serve(self, request: web.Request) -> web.Response:
+    async def _serve(self, request: web.BaseRequest) -> web.Response:
         started = time.perf_counter()
         method, symbol = "-", "-"
         try:
@@ -124,7 +113,7 @@ class GatewayServer:
             elif request.path.lower() not in _PATHS:
                 reply = fail(f"unknown path {request.path[:40]!r}: use the service address {self.url}")
             else:
-                body = await request.read()
+                body = await _read_body(request)
                 fmz = parse_body(body, request.headers.get("Http-Method"))
                 for secret in fmz.secrets():  # first sight: masked in every log line from now on
                     register_secret(secret)
@@ -132,8 +121,6 @@ class GatewayServer:
                 reply = await self._run(fmz)
         except BadRequest as exc:
             reply = fail(str(exc))
-        except web.HTTPRequestEntityTooLarge:
-            reply = fail(f"request body too large (max {MAX_BODY} bytes)")
         except Exception as exc:
             log.exception("request failed")
             reply = fail(f"internal error ({type(exc).__name__})")
@@ -154,6 +141,19 @@ class GatewayServer:
             return fail(f"timeout: gateway busy for {self.request_timeout_s:g}s; nothing was sent to OKX")
         hint = "; the order may have been placed: check orders" if fmz.method == "trade" else ""
         return fail(f"timeout: no answer within {self.request_timeout_s:g}s{hint}")
+
+
+async def _read_body(request: web.BaseRequest) -> bytes:
+    """The request body, at most :data:`MAX_BODY` bytes (:class:`BadRequest` beyond)."""
+    too_large = BadRequest(f"request body too large (max {MAX_BODY} bytes)")
+    if (request.content_length or 0) > MAX_BODY:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(MAX_BODY):
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise too_large
+    return bytes(body)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from urllib.parse import quote_plus, urlsplit
 import requests
 
 from core.clock import Clock, SystemClock, to_ms
+from core.logs import printable
 from core.redaction import redact
 
 __all__ = [
@@ -86,8 +87,8 @@ def signed_url(webhook: str, secret: str | None, timestamp_ms: int) -> str:
 
 
 def markdown_body(title: str, text: str) -> bytes:
-    """The JSON body of a markdown message, UTF-8."""
-    payload = {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
+    """The JSON body of a markdown message, UTF-8 (what UTF-8 cannot encode is shown escaped)."""
+    payload = {"msgtype": "markdown", "markdown": {"title": printable(title), "text": printable(text)}}
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from core.logs import printable
 from core.redaction import redact
 from notify.events import (
     BarReport,
@@ -106,8 +107,9 @@ def truncate_text(text: str, limit_bytes: int = MAX_TEXT_BYTES) -> str:
 
 
 def _finish(title: str, lines: Sequence[str], keyword: str | None, at: datetime | None) -> tuple[str, str]:
-    title = redact(_one_line(title, 200))
-    body = [redact(line) for line in lines]
+    # printable: UTF-8 cannot carry a lone surrogate (a file name, an exception text) -- escape it
+    title = printable(redact(_one_line(title, 200)))
+    body = [printable(redact(line)) for line in lines]
     if at is not None:
         body.append(f"_at {utc_iso(at)}_")
     prefix = f"{keyword} | " if keyword else ""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,10 +25,18 @@ try:  # POSIX only; elsewhere the file store degrades to a per-process lock
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["FileWindowStore", "MemoryWindowStore", "SlidingWindowLimiter", "WindowState", "WindowStore"]
+__all__ = [
+    "MAX_HOLD_S",
+    "FileWindowStore",
+    "MemoryWindowStore",
+    "SlidingWindowLimiter",
+    "WindowState",
+    "WindowStore",
+]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+MAX_HOLD_S = 3600  # DingTalk's "too fast" pause is 10 min at most; beyond an hour it is not one
 
 
 @dataclass
@@ -67,14 +76,19 @@ class FileWindowStore:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[IO[str]]:
-        with self._lock, open(self.path, "r+", encoding="utf-8") as fh:
-            if fcntl is not None:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield fh
-            finally:
+        with self._lock:
+            if not self.path.exists():  # removed under us (a clean-up of data/): start a fresh window
+                log.warning("rate-limit file %s disappeared; recreating it", self.path)
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            with open(fd, "r+", encoding="utf-8") as fh:
                 if fcntl is not None:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+                try:
+                    yield fh
+                finally:
+                    if fcntl is not None:
+                        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def update(self, fn: Callable[[WindowState], T]) -> T:
         with self._locked() as fh:
@@ -110,6 +124,13 @@ class SlidingWindowLimiter:
 
     def _prune(self, state: WindowState, t: float) -> None:
         state.posts = sorted(p for p in state.posts if t - self.window_s < p <= t + self.window_s)
+        if state.hold_until > t + MAX_HOLD_S:
+            # Written under a wrong clock (or by hand): honouring it would silence the robot for good.
+            log.warning(
+                "DingTalk pause until %.0f is %.0f s away (more than %d s): ignoring it",
+                state.hold_until, state.hold_until - t, MAX_HOLD_S,
+            )  # fmt: skip
+            state.hold_until = 0.0
 
     def _in_window(self, state: WindowState, t: float) -> list[float]:
         self._prune(state, t)
@@ -120,9 +141,10 @@ class SlidingWindowLimiter:
         t = now.timestamp()
 
         def fn(state: WindowState) -> int:
+            posts = self._in_window(state, t)
             if t < state.hold_until:
                 return 0
-            return max(0, self.max_events - len(self._in_window(state, t)))
+            return max(0, self.max_events - len(posts))
 
         return self.store.update(fn)
 
@@ -146,7 +168,7 @@ class SlidingWindowLimiter:
         t = now.timestamp()
 
         def fn(state: WindowState) -> bool:
-            if t < state.hold_until or len(self._in_window(state, t)) >= self.max_events:
+            if len(self._in_window(state, t)) >= self.max_events or t < state.hold_until:
                 return False
             state.posts.append(t)
             return True

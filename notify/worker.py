@@ -120,14 +120,16 @@ class DingTalkNotifier:
         """Queue ``event``; returns at once, never raises."""
         try:
             at = self._clock.now()
+            dropped: list[tuple[Event, datetime]] = []
             with self._lock:
                 closed = self._closing
                 if not closed:
                     self._inbox.append((event, at))
                     self.stats.queued += 1
                     if len(self._inbox) > self._max_pending:  # the worker is stuck in a POST
-                        self._inbox.popleft()
+                        dropped.append(self._inbox.popleft())
                         self._inbox_dropped += 1
+            self._log_undelivered_events(dropped, "too many messages waiting")
             if closed:
                 title, text = format_event(event, at=at)
                 log.info("notifier closed; not sent: %s\n%s", title, text)
@@ -150,6 +152,12 @@ class DingTalkNotifier:
             log.warning(
                 "notifier for robot %s closed with %d message(s) not delivered", self.robot.label, left
             )
+            if not self._thread.is_alive():  # the worker's queue is ours now
+                with self._lock:
+                    inbox = list(self._inbox)
+                    self._inbox.clear()
+                self._log_undelivered(self._take(len(self._pending)), "closed before delivery")
+                self._log_undelivered_events(inbox, "closed before delivery")
 
     def wait_idle(self, timeout_s: float = 5.0) -> bool:
         """Block until everything queued has been sent or given up (tests and shutdown)."""
@@ -213,6 +221,7 @@ class DingTalkNotifier:
             old = self._pending.popleft()
             self._pending_bytes -= old.size
             self._count_overflow(1)
+            self._log_undelivered([old], "too many messages waiting")
 
     def _count_overflow(self, n: int) -> None:
         if n <= 0:
@@ -278,10 +287,22 @@ class DingTalkNotifier:
         self._notice_in_flight = bool(self._overflow)
         return count - self._notice_in_flight, message  # the notice is not a pending entry
 
-    def _take(self, count: int) -> None:
+    def _take(self, count: int) -> list[_Entry]:
+        taken = []
         for _ in range(count):
             entry = self._pending.popleft()
             self._pending_bytes -= entry.size
+            taken.append(entry)
+        return taken
+
+    def _log_undelivered(self, entries: list[_Entry], why: str) -> None:
+        """A message given up on still reaches the process log, in full (never silently lost)."""
+        for entry in entries:
+            _warn_undelivered(self.robot.label, why, entry.title, entry.text)
+
+    def _log_undelivered_events(self, items: list[tuple[Event, datetime]], why: str) -> None:
+        for event, at in items:
+            _warn_undelivered(self.robot.label, why, *format_event(event, at=at))
 
     def _log_once(self, result: SendResult, level: int, what: str) -> None:
         if result.key in self._reported:
@@ -308,14 +329,18 @@ class DingTalkNotifier:
         if result.outcome is Outcome.RETRY:
             self._failures += 1
             self._log_once(result, logging.WARNING, "keeping the messages and retrying with backoff")
-            self._sleep(min(self._backoff_s * 2 ** (self._failures - 1), self._backoff_max_s))
+            self._sleep(min(self._backoff_s * 2 ** min(self._failures - 1, 32), self._backoff_max_s))
         elif result.outcome is Outcome.RATE_LIMITED:
             self._pause = min(self._pause * 2, self._pause_max_s) if self._pause else self._pause_s
             self._limiter.hold(now + timedelta(seconds=self._pause))
             self._log_once(result, logging.WARNING, f"pausing the robot for {self._pause:g} s")
         else:
-            self._take(count)
+            self._log_once(result, logging.ERROR, "dropping the message(s); check the robot's settings")
+            self._log_undelivered(self._take(count), result.detail)
             if self._notice_in_flight:
                 self._overflow = 0
             self.stats.dropped += count
-            self._log_once(result, logging.ERROR, "dropping the message(s); check the robot's settings")
+
+
+def _warn_undelivered(robot: str, why: str, title: str, text: str) -> None:
+    log.warning("not delivered to DingTalk robot %s (%s): %s\n%s", robot, why, title, text)

@@ -14,9 +14,10 @@ from pathlib import Path
 
 from aiohttp import web
 
+from core.exposure import warn_if_exposed
 from simulator.clock import parse_anchor, parse_time_ms
 from simulator.faults import DEFAULT_MIX, normalise_kind, parse_fault_spec
-from simulator.server import create_app
+from simulator.server import EXPOSED, create_app
 from simulator.state import AccountSpec, SimOptions, SimState, normalise_pos_mode
 
 __all__ = ["main", "parse_args"]
@@ -24,10 +25,17 @@ __all__ = ["main", "parse_args"]
 log = logging.getLogger("simulator")
 
 
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0..65535, got {port}")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m simulator", description=__doc__)
     p.add_argument("--host", default="127.0.0.1", help="bind address (default loopback)")
-    p.add_argument("--port", type=int, default=8081)
+    p.add_argument("--port", type=_port, default=8081)
     p.add_argument("--seed", type=int, default=7, help="price-path seed")
     p.add_argument("--account", action="append", default=[], metavar="KEY:SECRET:PASS[:USDT]",
                    help="register an account (repeatable)")
@@ -130,6 +138,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[SimOptions, str, int,
 
 async def _serve(options: SimOptions, host: str, port: int) -> None:
     state = SimState(options)
+    warn_if_exposed(log, host, EXPOSED)
     runner = web.AppRunner(create_app(state), access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

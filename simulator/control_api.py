@@ -19,6 +19,9 @@ Never affected by faults, latency or rate limits. Endpoints::
     GET  /__sim/requests?limit=&path=&account=   request log;  DELETE clears it
 
 Liquidity, instrument state and account level: :mod:`simulator.control_venue`.
+
+POST bodies are strict: an unknown key, a clock speed <= 0, a latency outside 0..600 s or a price
+the feed cannot hold is a 400 naming it, never a silent no-op.
 """
 
 from __future__ import annotations
@@ -41,13 +44,20 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/__sim"
 Json = dict[str, Any]
+_MAX_TICKS = Decimal(2) ** 53
+_ACCOUNT_KEYS = ("key", "secret", "passphrase", "balance", "pos_mode", "name", "acct_lv")
 
 
 class BadRequest(Exception):
     """A control request that cannot be honoured: HTTP 400 with the message."""
 
 
-async def read_body(request: web.Request) -> Json:
+MAX_LATENCY_MS = 600_000
+
+
+async def read_body(request: web.Request, keys: tuple[str, ...] | None = None) -> Json:
+    """The JSON object of a control request; with ``keys``, any other key is refused (a typo in a
+    test's set-up must fail it, not leave the simulator as it was)."""
     if not request.can_read_body:
         return {}
     try:
@@ -56,7 +66,17 @@ async def read_body(request: web.Request) -> Json:
         raise BadRequest("body must be JSON") from None
     if not isinstance(data, dict):
         raise BadRequest("body must be a JSON object")
+    unknown = sorted(str(k) for k in data if keys is not None and k not in keys)
+    if unknown:
+        raise BadRequest(f"unknown key(s) {', '.join(map(repr, unknown))}; expected {', '.join(keys or ())}")
     return data
+
+
+def _latency_ms(value: Any) -> int:
+    ms = int(value)
+    if not 0 <= ms <= MAX_LATENCY_MS:
+        raise BadRequest(f"latency_ms must be 0..{MAX_LATENCY_MS}, got {ms}")
+    return ms
 
 
 def _status(state: SimState) -> Json:
@@ -75,7 +95,7 @@ def _status(state: SimState) -> Json:
 
 async def _clock(state: SimState, request: web.Request) -> Json:
     if request.method == "POST":
-        body = await read_body(request)
+        body = await read_body(request, ("now_ms", "iso", "advance_ms", "mode", "speed"))
         target = body.get("now_ms", body.get("iso"))
         if target is not None:
             state.clock.set(parse_time_ms(target))
@@ -89,13 +109,16 @@ async def _clock(state: SimState, request: web.Request) -> Json:
         elif mode is not None:
             raise BadRequest("mode must be 'frozen' or 'running'")
         if body.get("speed") is not None:
-            state.clock.set_speed(float(body["speed"]))
+            speed = float(body["speed"])
+            if not 0 < speed <= 1e6:  # NaN fails too; 'frozen' is how to stop the clock
+                raise BadRequest(f"speed must be > 0 (use mode 'frozen' to stop the clock), got {speed}")
+            state.clock.set_speed(speed)
         state.sync()
     return state.clock.state()
 
 
 async def _price(state: SimState, request: web.Request) -> Json:
-    body = await read_body(request) if request.method == "POST" else dict(request.query)
+    body = await read_body(request, ("instId", "price")) if request.method == "POST" else dict(request.query)
     inst = state.instruments.get(str(body.get("instId", "")))
     if inst is None:
         raise BadRequest("unknown or missing instId")
@@ -107,6 +130,8 @@ async def _price(state: SimState, request: web.Request) -> Json:
             raise BadRequest("price must be a number") from None
         if not price.is_finite() or price <= 0:
             raise BadRequest("price must be positive")
+        if price / inst.tick_sz >= _MAX_TICKS:  # the feed counts prices in ticks (float-exact)
+            raise BadRequest(f"price {price} is too large for {inst.inst_id} (tick {inst.tick_sz})")
         at = now // 1000 * 1000
         state.feed.set_price(inst, price, at)
         for acct in state.accounts.values():
@@ -132,21 +157,21 @@ async def _faults(state: SimState, request: web.Request) -> Json:
     if request.method == "DELETE":
         state.faults.reset(0, [])
     elif request.method == "POST":
-        body = await read_body(request)
+        body = await read_body(request, ("rules", "latency_ms", "append"))
         try:
             rules = [FaultRule.from_json(r) for r in body.get("rules", [])]
         except (ValueError, TypeError) as exc:
             raise BadRequest(str(exc)) from None
         if body.get("append"):
             rules = state.faults.rules + rules
-        latency = int(body.get("latency_ms", state.faults.latency_ms))
+        latency = _latency_ms(body.get("latency_ms", state.faults.latency_ms))
         state.faults.reset(latency, rules)
     return state.faults.state()
 
 
 async def _rate_limits(state: SimState, request: web.Request) -> Json:
     if request.method == "POST":
-        body = await read_body(request)
+        body = await read_body(request, ("enabled",))
         state.limiter.enabled = bool(body.get("enabled", True))
         state.limiter.reset()
     return {"enabled": state.limiter.enabled}
@@ -154,14 +179,14 @@ async def _rate_limits(state: SimState, request: web.Request) -> Json:
 
 async def _settings(state: SimState, request: web.Request) -> Json:
     if request.method == "POST":
-        body = await read_body(request)
+        body = await read_body(request, ("skew_check", "rate_limits", "latency_ms"))
         if "skew_check" in body:
             state.skew_check = bool(body["skew_check"])
         if "rate_limits" in body:
             state.limiter.enabled = bool(body["rate_limits"])
             state.limiter.reset()
         if "latency_ms" in body:
-            state.faults.latency_ms = int(body["latency_ms"])
+            state.faults.latency_ms = _latency_ms(body["latency_ms"])
     return {"skew_check": state.skew_check, "rate_limits": state.limiter.enabled,
             "latency_ms": state.faults.latency_ms}
 
@@ -175,7 +200,7 @@ def _account_json(state: SimState, key: str) -> Json:
 
 async def _accounts(state: SimState, request: web.Request) -> Any:
     if request.method == "POST":
-        body = await read_body(request)
+        body = await read_body(request, _ACCOUNT_KEYS)
         try:
             spec = AccountSpec(
                 str(body["key"]), str(body["secret"]), str(body["passphrase"]),

@@ -43,6 +43,9 @@ def normalise_kind(kind: str) -> str:
     return canonical
 
 
+_RULE_KEYS = ("kind", "kinds", "rate", "path", "method", "count", "hold_ms", "fired")
+
+
 @dataclass
 class FaultRule:
     """One fault rule; ``kinds`` with several entries picks one at random when it fires."""
@@ -57,6 +60,9 @@ class FaultRule:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FaultRule:
+        unknown = ", ".join(repr(str(k)) for k in sorted(data, key=str) if k not in _RULE_KEYS)
+        if unknown:  # a typo ("rat") would otherwise fire the fault every time, silently
+            raise ValueError(f"unknown fault rule key(s) {unknown}; expected {', '.join(_RULE_KEYS)}")
         raw = data.get("kinds") or [data.get("kind", "")]
         kinds = tuple(normalise_kind(str(k)) for k in raw)
         rate = float(data.get("rate", 1.0))

@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from core.exposure import warn_if_exposed
 from simulator import account_api, control_api, control_venue, market, trading
 from simulator.api import Ctx, Reply, Route
 from simulator.auth import verify
@@ -31,9 +32,13 @@ from simulator.ratelimit import LIMITS, Limit, RateLimiter
 from simulator.state import STATE, AccountSpec, RequestRecord, SimOptions, SimState
 from simulator.validation import text
 
-__all__ = ["ROUTES", "RunningSimulator", "build_options", "create_app", "start_background"]
+__all__ = ["EXPOSED", "ROUTES", "RunningSimulator", "build_options", "create_app", "start_background"]
 
 log = logging.getLogger(__name__)
+EXPOSED = (
+    "the control API (/__sim: prices, balances, accounts, faults) and the test accounts of this "
+    "simulator are reachable from the network"
+)
 
 ROUTES: dict[tuple[str, str], Route] = {**market.ROUTES, **account_api.ROUTES, **trading.ROUTES}
 _SINGLE = {
@@ -229,6 +234,7 @@ class RunningSimulator:
             self._loop.run_until_complete(self._serve())
         except BaseException as exc:  # surfaced to the starting thread
             self._error = exc
+            self._loop.close()
             self._started.set()
             return
         self._started.set()
@@ -236,10 +242,15 @@ class RunningSimulator:
         self._loop.close()
 
     async def _serve(self) -> None:
+        warn_if_exposed(log, self.host, EXPOSED)
         runner = web.AppRunner(create_app(self.state), access_log=None, shutdown_timeout=0.5)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self._port)
-        await site.start()
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
         self._port = runner.addresses[0][1]
         self._runner = runner
 

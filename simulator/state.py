@@ -109,6 +109,17 @@ class SimOptions:
                                    hold_ms=self.timeout_hold_ms))
         return rules
 
+    def __post_init__(self) -> None:
+        # Each of these used to be accepted and then misbehave quietly (time running backwards,
+        # a fault "rate" of 2, negative sleeps): refuse them where the simulator is configured.
+        if not 0 < self.clock_speed <= 1e6:  # NaN fails too
+            raise ValueError(f"clock speed must be > 0 (freeze the clock to stop it), got {self.clock_speed}")
+        if not 0.0 <= self.fault_rate <= 1.0:
+            raise ValueError(f"fault rate is a probability in [0, 1], got {self.fault_rate}")
+        for name in ("latency_ms", "timeout_hold_ms"):
+            if not 0 <= getattr(self, name) <= 600_000:
+                raise ValueError(f"{name} must be 0..600000, got {getattr(self, name)}")
+
 
 @dataclass(frozen=True)
 class RequestRecord:

@@ -157,3 +157,87 @@ def test_concurrent_leases_build_one_client_per_key() -> None:
         t.join()
     assert len(f.made) == 4
     assert all(c.closed == 0 for c in f.made)
+
+
+class BlockingFactory(Factory):
+    """Builds block until released for the access keys listed in ``hold`` (a slow client build)."""
+
+    def __init__(self, hold: set[str]) -> None:
+        super().__init__()
+        self.hold = hold
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self.fail_next = False
+
+    def account(self, settings: ExchangeSettings, creds: Credentials, clock: Clock, name: str) -> StandIn:
+        if creds.api_key in self.hold:
+            self.entered.set()
+            assert self.release.wait(10), "never released"
+        if self.fail_next:
+            self.fail_next = False
+            raise OSError("cannot build")
+        return super().account(settings, creds, clock, name)
+
+
+def blocking_pool(hold: set[str], max_accounts: int = 4) -> tuple[ClientPool, BlockingFactory]:
+    factory = BlockingFactory(hold)
+    settings = ExchangeSettings(mode="simulator", base_url="http://127.0.0.1:8081")
+    p = ClientPool(
+        settings, FakeClock(datetime(2024, 1, 1, tzinfo=UTC)), max_accounts=max_accounts,
+        account_factory=factory.account, public_factory=factory.public,  # type: ignore[arg-type]
+    )  # fmt: skip
+    return p, factory
+
+
+def lease_in_thread(p: ClientPool, k: FmzKeys, out: list[object]) -> threading.Thread:
+    def run() -> None:
+        with p.account(k) as session:
+            out.append(session)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_building_a_client_does_not_hold_the_pool_lock() -> None:
+    p, f = blocking_pool(hold={"ak1-key"})
+    with p.account(keys(2)):
+        pass  # cached before the slow build starts
+    slow: list[object] = []
+    slow_thread = lease_in_thread(p, keys(1), slow)
+    assert f.entered.wait(5)
+    others: list[object] = []
+    fast = [lease_in_thread(p, keys(2), others), lease_in_thread(p, keys(3), others)]
+    public = threading.Thread(target=p.public, daemon=True)
+    public.start()
+    for t in (*fast, public):
+        t.join(timeout=3)
+    alive = [t.is_alive() for t in (*fast, public)]
+    f.release.set()
+    slow_thread.join(timeout=5)
+    assert alive == [False, False, False]  # a cached client, a new one and the public client
+    assert len(others) == 2
+    assert len(slow) == 1
+
+
+def test_concurrent_requests_for_keys_being_built_wait_for_that_one_build() -> None:
+    p, f = blocking_pool(hold={"ak1-key"})
+    got: list[object] = []
+    threads = [lease_in_thread(p, keys(1), got) for _ in range(5)]
+    assert f.entered.wait(5)
+    f.release.set()
+    for t in threads:
+        t.join(timeout=5)
+    assert len(got) == 5
+    assert len({id(s) for s in got}) == 1
+    assert len(f.made) == 1
+
+
+def test_a_failed_build_raises_and_the_next_request_builds_again() -> None:
+    p, f = blocking_pool(hold=set())
+    f.fail_next = True
+    with pytest.raises(OSError, match="cannot build"), p.account(keys(1)):
+        pass
+    with p.account(keys(1)) as session:
+        assert session.client.creds.api_key == "ak1-key"
+    assert len(p) == 1

@@ -87,3 +87,37 @@ def test_file_store_survives_a_corrupt_file(tmp_path: Path) -> None:
 
 def test_memory_store_is_the_default() -> None:
     assert isinstance(SlidingWindowLimiter(3).store, MemoryWindowStore)
+
+
+def test_a_pause_far_in_the_future_is_ignored_not_obeyed_forever(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A pause written under a wrong clock (or a hand-edited file) must not silence the robot."""
+    import json
+
+    path = tmp_path / "dingtalk-robot.json"
+    path.write_text(json.dumps({"posts": [], "hold_until": (T0 + timedelta(days=30)).timestamp()}))
+    limiter = SlidingWindowLimiter(20, 61.0, FileWindowStore(path))
+    assert limiter.remaining(T0) == 20
+    assert limiter.try_acquire(T0)
+    assert "ignoring it" in caplog.text
+    assert json.loads(path.read_text())["hold_until"] == 0.0
+    limiter.hold(T0 + timedelta(minutes=10))  # a real "too fast" pause is still obeyed
+    assert limiter.remaining(T0 + timedelta(minutes=5)) == 0
+    assert limiter.remaining(T0 + timedelta(minutes=11)) == 20
+
+
+def test_a_removed_window_file_is_recreated_not_fatal_to_every_post(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Deleting data/notify/ under a running process used to make every update raise (the robot
+    then never posted again, with a traceback a second)."""
+    import shutil
+
+    state_dir = tmp_path / "notify"
+    limiter = SlidingWindowLimiter(20, 61.0, FileWindowStore(state_dir / "dingtalk-robot.json"))
+    assert limiter.try_acquire(T0)
+    shutil.rmtree(state_dir)
+    assert limiter.try_acquire(T0 + timedelta(seconds=1))
+    assert limiter.remaining(T0 + timedelta(seconds=2)) == 19
+    assert "disappeared; recreating it" in caplog.text

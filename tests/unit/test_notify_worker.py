@@ -121,7 +121,14 @@ def test_network_errors_are_retried_with_backoff_and_logged_once(caplog: pytest.
     assert any("delivering again" in r.getMessage() for r in caplog.records)
 
 
-def test_bad_signature_is_logged_once_and_messages_dropped(caplog: pytest.LogCaptureFixture) -> None:
+def _undelivered(caplog: pytest.LogCaptureFixture) -> str:
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    return "\n".join(line for line in lines if "not delivered" in line)
+
+
+def test_bad_signature_is_logged_once_and_dropped_messages_reach_the_log_in_full(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     clock = FakeClock(T0)
     sender = ScriptedSender(clock, default=BAD_SIGN)
     notifier = _notifier(sender, clock)
@@ -138,6 +145,9 @@ def test_bad_signature_is_logged_once_and_messages_dropped(caplog: pytest.LogCap
     assert "access_token" not in caplog.text
     assert notifier.stats.dropped == 5
     assert notifier.stats.delivered == 0
+    undelivered = _undelivered(caplog)  # each message still reaches the log, once, in full
+    assert [undelivered.count(f"event-{i:03d}") for i in range(5)] == [1] * 5
+    assert "security check failed" in undelivered
 
 
 def test_too_fast_pauses_the_robot_then_delivers() -> None:
@@ -154,24 +164,28 @@ def test_too_fast_pauses_the_robot_then_delivers() -> None:
     assert notifier.stats.delivered == 1
 
 
-def test_memory_is_bounded_and_the_drop_is_announced() -> None:
+def test_memory_is_bounded_and_the_drop_is_announced_and_logged(caplog: pytest.LogCaptureFixture) -> None:
     clock = FakeClock(T0)
     sender = ScriptedSender(clock, default=RETRY)
     sender.gate = threading.Event()
     notifier = _notifier(sender, clock, max_pending=5)
-    notifier.notify(_alert(0))
-    time.sleep(0.05)  # the worker is now stuck in the first POST
-    for i in range(1, 20):
-        notifier.notify(_alert(i))
-    sender.default = OK
-    sender.gate.set()
-    assert notifier.wait_idle(5)
+    with caplog.at_level(logging.INFO, logger="notify"):
+        notifier.notify(_alert(0))
+        time.sleep(0.05)  # the worker is now stuck in the first POST
+        for i in range(1, 20):
+            notifier.notify(_alert(i))
+        sender.default = OK
+        sender.gate.set()
+        assert notifier.wait_idle(5)
     notifier.close()
     assert notifier.stats.dropped + notifier.stats.delivered == 20
     assert notifier.stats.dropped >= 14
     text = sender.delivered_text()
     assert f"{notifier.stats.dropped} older message(s) were dropped" in text
     assert text.count("event-019") == 1  # the newest survive
+    logged = _undelivered(caplog)  # the dropped ones still reach the log, in full
+    assert all(f"event-{i:03d}" in logged or f"event-{i:03d}" in text for i in range(20))
+    assert logged.count("too many messages waiting") == notifier.stats.dropped
 
 
 def test_notify_never_raises_even_for_an_unformattable_event(caplog: pytest.LogCaptureFixture) -> None:
@@ -217,3 +231,66 @@ def test_close_flushes_what_is_queued() -> None:
     notifier.close(timeout_s=5)
     text = sender.delivered_text()
     assert all(text.count(f"event-{i:03d}") == 1 for i in range(50))
+
+
+def test_messages_left_at_close_reach_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock(T0)
+    sender = ScriptedSender(clock, default=RETRY)  # DingTalk unreachable until the end
+    notifier = _notifier(sender, clock)
+    with caplog.at_level(logging.INFO, logger="notify"):
+        for i in range(3):
+            notifier.notify(_alert(i))
+        notifier.close(timeout_s=0.3)
+    text = _undelivered(caplog)
+    assert [text.count(f"event-{i:03d}") for i in range(3)] == [1, 1, 1]
+    assert "closed before delivery" in text
+
+
+def test_backoff_stays_capped_through_a_long_outage(caplog: pytest.LogCaptureFixture) -> None:
+    """2 ** failures used to overflow after ~1,024 failed POSTs (17 h at the 60 s cap): the worker
+    then raised on every retry and spun once a second with a traceback each time."""
+    clock = FakeClock(T0)
+    sender = ScriptedSender(clock, default=RETRY)
+    notifier = _notifier(sender, clock, backoff_max_s=60.0)
+    with caplog.at_level(logging.INFO, logger="notify"):
+        notifier.notify(_alert(0))
+        deadline = time.monotonic() + 20
+        while len(sender.posts) < 1200 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        notifier.close(timeout_s=0.2)
+    assert len(sender.posts) >= 1200
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert max(clock.sleeps) == 60.0
+
+
+def test_a_lone_surrogate_in_one_message_neither_stalls_nor_loses_the_others(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """UTF-8 cannot encode a lone surrogate (e.g. a file name read with surrogateescape): the worker
+    used to fail on the whole batch (lost) or retry the message forever (queue stalled)."""
+    clock = FakeClock(T0)
+    sender = ScriptedSender(clock)
+    sender.gate = threading.Event()
+    notifier = _notifier(sender, clock)
+    with caplog.at_level(logging.INFO, logger="notify"):
+        notifier.notify(_alert(0))
+        time.sleep(0.05)  # the worker holds the first POST: the next three arrive as one batch
+        notifier.notify(_alert(1))
+        notifier.notify(DataAlert("collector", "marker_late", "bad \udc80 name", "BTC-USDT-SWAP", "1m"))
+        notifier.notify(_alert(2))
+        sender.gate.set()
+        assert notifier.wait_idle(5)
+    notifier.close()
+    text = sender.delivered_text()
+    assert [text.count(f"event-{i:03d}") for i in range(3)] == [1, 1, 1]
+    assert "bad \\udc80 name" in text
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_markdown_body_escapes_what_utf8_cannot_encode() -> None:
+    import json
+
+    from notify.dingtalk import markdown_body
+
+    body = json.loads(markdown_body("t\ud800", "x \udc80 y 中文"))
+    assert body["markdown"] == {"title": "t\\ud800", "text": "x \\udc80 y 中文"}

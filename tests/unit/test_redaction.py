@@ -72,3 +72,19 @@ def test_log_records_and_tracebacks_are_redacted(tmp_path: Path, capsys: pytest.
     # timestamps are UTC ISO 8601
     assert "Z INFO" in file_text
     setup_logging("unit-test", None, stream=False)
+
+
+def test_the_registry_is_bounded_and_keeps_what_is_seen_again() -> None:
+    """A gateway registers every request's keys: the registry must not grow with each new set."""
+    from core.redaction import MAX_SECRETS, registered_count
+
+    register_secret("kept-alive-secret")
+    for n in range(MAX_SECRETS * 3):
+        register_secret(f"rotating-secret-{n:06d}")
+        if n % 1000 == 0:
+            register_secret("kept-alive-secret")  # seen again, as on every request of that docker
+    assert registered_count() == MAX_SECRETS
+    last = f"rotating-secret-{MAX_SECRETS * 3 - 1:06d}"
+    assert redact(f"a {last} b") == "a *** b"
+    assert redact("a kept-alive-secret b") == "a *** b"
+    assert redact("a rotating-secret-000000 b") == "a rotating-secret-000000 b"  # forgotten long ago

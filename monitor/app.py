@@ -90,7 +90,10 @@ def _page(name: str) -> Handler:
     async def page(request: web.Request) -> web.StreamResponse:
         if name == "account":
             request.app[VIEWS].account(request.match_info["name"])
-        return web.FileResponse(STATIC / f"{name}.html", headers={"Cache-Control": "no-store"})
+        return web.FileResponse(
+            STATIC / f"{name}.html",
+            headers={"Cache-Control": "no-store", "Content-Type": "text/html; charset=utf-8"},
+        )
 
     return page
 
@@ -151,7 +154,10 @@ async def api_events(request: web.Request) -> web.StreamResponse:
             except TimeoutError:
                 await resp.write(b": heartbeat\n\n")
                 continue
+            if not data:  # the server is shutting down
+                break
             await resp.write(f"data: {data}\n\n".encode())
+    return resp
 
 
 _LOGIN = """<!doctype html><meta charset=utf-8><title>okxfleet monitor: token</title>
@@ -199,5 +205,9 @@ def build_app(views: FleetViews, *, token: str | None = None, poll_s: float = 0.
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
+    async def end_streams(app: web.Application) -> None:
+        app[HUB].close()
+
     app.cleanup_ctx.append(watcher)
+    app.on_shutdown.append(end_streams)
     return app

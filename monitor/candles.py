@@ -102,7 +102,10 @@ class ChartCandles:
                 vals = np.array([[float(b.open), float(b.high), float(b.low), float(b.close), float(b.volume)]
                                  for b in new])  # fmt: skip
                 return ChartBars(np.concatenate([old.t, t]), np.vstack([old.ohlcv, vals]))
-        frame = pd.read_csv(path, dtype={"candle_begin_time": str}, on_bad_lines="error", engine="c")
+        try:
+            frame = pd.read_csv(path, dtype={"candle_begin_time": str}, on_bad_lines="error", engine="c")
+        except (pd.errors.ParserError, ValueError) as exc:
+            raise DataError(f"{path}: malformed candle file ({exc})") from None
         if tuple(frame.columns) != COLUMNS:
             raise DataError(f"{path}: unexpected header {list(frame.columns)}")
         return _parse_frame(frame, str(path))

@@ -90,6 +90,13 @@ class Hub:
                 q.get_nowait()
             q.put_nowait(data)
 
+    def close(self) -> None:
+        """Tell every open stream to end (server shutdown): an empty message is the end."""
+        for q in self._queues:
+            if q.full():
+                q.get_nowait()
+            q.put_nowait("")
+
     @asynccontextmanager
     async def subscribe(self) -> AsyncIterator[asyncio.Queue[str]]:
         q: asyncio.Queue[str] = asyncio.Queue(self._maxsize)

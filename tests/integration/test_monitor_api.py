@@ -77,7 +77,8 @@ def test_fleet_flags_what_is_wrong(server: MonitorServer) -> None:
     body = _get(server, "/api/fleet").json()
     col = {r["interval"]: r for r in body["collector"]}
     assert col["1m"]["level"] == "ok"
-    assert col["1m"]["lag_s"] == 2.5 and col["1m"]["max_lag_s"] == 2.5
+    assert col["1m"]["lag_s"] == 2.5
+    assert col["1m"]["max_lag_s"] == 2.5
     assert col["1m"]["age_s"] == pytest.approx(27.5)  # created 2.5 s after the close, now is 30 s after
     assert col["5m"]["level"] == "bad"
     assert col["5m"]["failed"] == {BTC: "gap in history"}
@@ -90,7 +91,11 @@ def test_fleet_flags_what_is_wrong(server: MonitorServer) -> None:
     assert traders["beta"]["skips"][0]["reason"] == "no marker before the deadline"
     assert body["level"] == "bad"
     assert body["alerts"][0]["message"] == "51008 insufficient margin"
-    assert {(c["account"], c["inst_id"]) for c in body["charts"]} == {("alpha", BTC), ("alpha", ETH), ("beta", ETH)}
+    assert {(c["account"], c["inst_id"]) for c in body["charts"]} == {
+        ("alpha", BTC),
+        ("alpha", ETH),
+        ("beta", ETH),
+    }
 
 
 def test_a_stale_collector_and_trader_turn_red(cfg: FleetConfig) -> None:
@@ -117,7 +122,9 @@ def test_an_account_without_a_journal_yet(tmp_path: Path) -> None:
     with MonitorServer(cfg, FakeClock(NOW)).running() as srv:
         body = _get(srv, "/api/accounts/alpha").json()
         fleet = _get(srv, "/api/fleet").json()
-    assert body["journal"] is False and body["equity_curve"] == [] and body["level"] == "warn"
+    assert body["journal"] is False
+    assert body["equity_curve"] == []
+    assert body["level"] == "warn"
     assert {r["level"] for r in fleet["collector"]} == {"bad"}  # no marker yet
 
 
@@ -125,14 +132,18 @@ def test_an_account_without_a_journal_yet(tmp_path: Path) -> None:
 def test_account_page_data(server: MonitorServer) -> None:
     body = _get(server, "/api/accounts/alpha").json()
     assert [p["equity"] for p in body["equity_curve"]] == [str(1000 + i) for i in range(6)]
-    assert body["targets"][0]["inst_id"] == BTC and body["targets"][0]["target"] == -1
+    assert body["targets"][0]["inst_id"] == BTC
+    assert body["targets"][0]["target"] == -1
     assert body["positions"][0]["inst_id"] == BTC
-    assert len(body["orders"]) == 2 and len(body["fills"]) == 2
+    assert len(body["orders"]) == 2
+    assert len(body["fills"]) == 2
     (pnl,) = body["pnl"]
     assert (pnl["inst_id"], pnl["strategy"], pnl["orders"]) == (BTC, "sma_cross", 2)
-    assert Decimal(pnl["pnl"]) == Decimal("1.25") and Decimal(pnl["fee"]) == Decimal("-0.04")
+    assert Decimal(pnl["pnl"]) == Decimal("1.25")
+    assert Decimal(pnl["fee"]) == Decimal("-0.04")
     page = _get(server, "/account/alpha")
-    assert page.status_code == 200 and "<html" in page.text
+    assert page.status_code == 200
+    assert "<html" in page.text
 
 
 # ---- chart -----------------------------------------------------------------------------------
@@ -141,13 +152,17 @@ def test_candles_match_the_csv_and_follow_appends(server: MonitorServer, cfg: Fl
     rows = _csv_rows(path)
     body = _get(server, "/api/candles", params={"inst": BTC, "interval": "1m"}).json()
     assert len(body["t"]) == len(rows) == 300
-    assert body["close"][-1] == float(rows[-1][4]) and body["open"][0] == float(rows[0][1])
+    assert body["close"][-1] == float(rows[-1][4])
+    assert body["open"][0] == float(rows[0][1])
     assert body["t"][-1] == int((CLOSE - timedelta(minutes=1)).timestamp())
-    assert body["t"] == sorted(body["t"]) and len(set(body["t"])) == 300
+    assert body["t"] == sorted(body["t"])
+    assert len(set(body["t"])) == 300
 
     store = CandleStore(cfg.candles_dir, cfg.candle_timezone)
     store.append(BTC, "1m", make_bars(1, 60, CLOSE, seed=9))
-    since = _get(server, "/api/candles", params={"inst": BTC, "interval": "1m", "since": body["t"][-1]}).json()
+    since = _get(
+        server, "/api/candles", params={"inst": BTC, "interval": "1m", "since": body["t"][-1]}
+    ).json()
     assert since["t"] == [int(CLOSE.timestamp())]
     again = _get(server, "/api/candles", params={"inst": BTC, "interval": "1m"}).json()
     assert len(again["t"]) == len(_csv_rows(path)) == 301
@@ -169,7 +184,8 @@ def test_overlays_fills_targets_and_strategy_lines(server: MonitorServer, cfg: F
     assert set(eth["lines"]) == {"median", "upper", "lower"}
     last = _get(server, "/api/overlays", params={"inst": ETH, "interval": "1m", "account": "alpha",
                                                  "since": eth["lines_t"][-3]}).json()  # fmt: skip
-    assert last["lines_t"] == eth["lines_t"][-2:] and last["lines"]["upper"] == eth["lines"]["upper"][-2:]
+    assert last["lines_t"] == eth["lines_t"][-2:]
+    assert last["lines"]["upper"] == eth["lines"]["upper"][-2:]
     bare = _get(server, "/api/overlays", params={"inst": ETH, "interval": "5m"}).json()
     assert bare == {"fills": [], "targets": [], "lines": {}, "strategy": None}
 
@@ -178,11 +194,26 @@ def test_overlays_fills_targets_and_strategy_lines(server: MonitorServer, cfg: F
 @pytest.mark.parametrize(
     ("path", "params", "status", "message"),
     [
-        ("/api/candles", {"inst": "XRP-USDT-SWAP", "interval": "1m"}, 404, "unknown instrument 'XRP-USDT-SWAP'"),
+        (
+            "/api/candles",
+            {"inst": "XRP-USDT-SWAP", "interval": "1m"},
+            404,
+            "unknown instrument 'XRP-USDT-SWAP'",
+        ),
         ("/api/candles", {"inst": BTC, "interval": "4h"}, 404, "unknown interval '4h'; known: 1m, 5m"),
         ("/api/candles", {"inst": BTC}, 400, "missing query parameter 'interval'"),
-        ("/api/candles", {"inst": BTC, "interval": "1m", "since": "yesterday"}, 400, "since must be Unix seconds"),
-        ("/api/overlays", {"inst": BTC, "interval": "1m", "account": "gamma"}, 404, "unknown account 'gamma'"),
+        (
+            "/api/candles",
+            {"inst": BTC, "interval": "1m", "since": "yesterday"},
+            400,
+            "since must be Unix seconds",
+        ),
+        (
+            "/api/overlays",
+            {"inst": BTC, "interval": "1m", "account": "gamma"},
+            404,
+            "unknown account 'gamma'",
+        ),
         ("/api/accounts/gamma", {}, 404, "unknown account 'gamma'; known: alpha, beta"),
         ("/account/gamma", {}, 404, "unknown account 'gamma'"),
         ("/api/nothing", {}, 404, "no such page: /api/nothing"),
@@ -212,14 +243,17 @@ def test_token_protects_every_route(cfg: FleetConfig) -> None:
         assert _get(srv, "/api/fleet", headers={"X-Okxfleet-Token": TOKEN + "x"}).status_code == 401
         assert _get(srv, "/static/fleet.js", allow_redirects=False).status_code == 302
         page = _get(srv, "/", allow_redirects=False)
-        assert page.status_code == 302 and page.headers["Location"] == "/login"
+        assert page.status_code == 302
+        assert page.headers["Location"] == "/login"
         assert _get(srv, "/api/fleet", headers={"X-Okxfleet-Token": TOKEN}).status_code == 200
         assert _get(srv, "/api/fleet", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
         with requests.Session() as browser:
             wrong = browser.post(srv.url + "/login", data={"token": "nope"}, timeout=10)
-            assert wrong.status_code == 401 and "wrong token" in wrong.text
+            assert wrong.status_code == 401
+            assert "wrong token" in wrong.text
             ok = browser.post(srv.url + "/login", data={"token": TOKEN}, timeout=10)
-            assert ok.status_code == 200 and "okxfleet · fleet" in ok.text  # redirected to the fleet page
+            assert ok.status_code == 200
+            assert "okxfleet · fleet" in ok.text
             assert browser.get(srv.url + "/api/fleet", timeout=10).status_code == 200
 
 
@@ -265,9 +299,11 @@ def test_nothing_secret_reaches_the_page(tmp_path: Path) -> None:
         bodies = [
             _get(srv, p).text
             for p in ("/api/fleet", "/api/accounts/alpha", "/api/accounts/beta",
-                      f"/api/overlays?inst={BTC}&interval=1m&account=alpha", f"/api/candles?inst={BTC}&interval=1m")
+                      f"/api/overlays?inst={BTC}&interval=1m&account=alpha",
+                      f"/api/candles?inst={BTC}&interval=1m")
         ]  # fmt: skip
     text = "\n".join(bodies)
     for value in secrets.values():
         assert value not in text  # ...the pages never see them
-    assert "OKX_E2E_ALPHA" not in text and "credentials" not in text
+    assert "OKX_E2E_ALPHA" not in text
+    assert "credentials" not in text

@@ -52,21 +52,24 @@ def test_serves_then_stops_on_sigterm(tmp_path: Path) -> None:
 
 def test_check_refuses_an_exposed_bind_without_a_token(tmp_path: Path) -> None:
     cfg = fleet_config(tmp_path)
-    res = _run(["--config", str(cfg.source), "--host", "0.0.0.0", "--check"])
+    res = _run(["--config", str(cfg.source), "--host", "192.0.2.10", "--check"])
     assert res.returncode == 2
     assert "exposes the monitor beyond this machine" in res.stderr
     assert "set OKXFLEET_MONITOR_TOKEN" in res.stderr
-    served = _run(["--config", str(cfg.source), "--host", "0.0.0.0", "--port", "0"])
-    assert served.returncode == 2 and "set OKXFLEET_MONITOR_TOKEN" in served.stderr
+    served = _run(["--config", str(cfg.source), "--host", "192.0.2.10", "--port", "0"])
+    assert served.returncode == 2
+    assert "set OKXFLEET_MONITOR_TOKEN" in served.stderr
 
 
 def test_check_with_a_token_warns_and_never_prints_it(tmp_path: Path) -> None:
     cfg = fleet_config(tmp_path)
     token = "a-long-enough-monitor-token-42"
-    res = _run(["--config", str(cfg.source), "--host", "0.0.0.0", "--check"], OKXFLEET_MONITOR_TOKEN=token)
+    res = _run(["--config", str(cfg.source), "--host", "192.0.2.10", "--check"], OKXFLEET_MONITOR_TOKEN=token)
     assert res.returncode == 0, res.stderr
-    assert "token: required" in res.stdout and "accounts:  alpha, beta" in res.stdout
-    assert "warning: --host 0.0.0.0 exposes the monitor" in res.stderr
+    assert "token: required" in res.stdout
+    assert "accounts:  alpha, beta" in res.stdout
+    assert "warning: --host 192.0.2.10 exposes the monitor" in res.stderr
     assert token not in res.stdout + res.stderr
     local = _run(["--config", str(cfg.source), "--check"])
-    assert local.returncode == 0 and local.stderr == ""
+    assert local.returncode == 0
+    assert local.stderr == ""

@@ -58,7 +58,8 @@ def _cycle(status: str, reason: str = "") -> dict[str, str]:
          "1 order(s) of unknown outcome"),
         (_cycle("done"), 20, [], {"at": CLOSE.isoformat(), "message": "order x rejected"}, "warn",
          "order x rejected"),
-        (_cycle("done"), 20, [], {"at": (CLOSE - timedelta(hours=1)).isoformat(), "message": "old"}, "ok", ""),
+        (_cycle("done"), 20, [], {"at": (CLOSE - timedelta(hours=1)).isoformat(), "message": "old"}, "ok",
+         ""),
     ],
 )  # fmt: skip
 def test_trader_flags(
@@ -95,7 +96,7 @@ def test_changes_become_events() -> None:
         ("127.0.0.1", None, 0, 0),
         ("localhost", None, 0, 0),
         ("::1", None, 0, 0),
-        ("0.0.0.0", None, 1, 2),
+        ("192.0.2.10", None, 1, 2),
         ("192.168.1.5", "x" * 16, 0, 2),
         ("127.0.0.1", "short", 1, 0),
     ],
@@ -123,7 +124,8 @@ def test_bollinger_lines_are_the_bands_the_strategy_trades_on() -> None:
 def test_sma_lines_and_bad_params() -> None:
     closes = pd.Series([float(x) for x in range(1, 11)])
     lines = plot_series("sma_cross", {"fast": 2, "slow": 5}, closes)
-    assert lines["sma2"].iloc[-1] == 9.5 and lines["sma5"].iloc[-1] == 8.0
+    assert lines["sma2"].iloc[-1] == 9.5
+    assert lines["sma5"].iloc[-1] == 8.0
     with pytest.raises(ValueError, match="fast"):
         plot_series("sma_cross", {"fast": 5, "slow": 2}, closes)
     with pytest.raises(ValueError, match="unknown strategy"):

@@ -74,10 +74,10 @@
     for (const f of ov.fills) {
       const buy = f.side === "buy";
       ms.push({ time: f.bar, position: buy ? "belowBar" : "aboveBar", shape: buy ? "arrowUp" : "arrowDown",
-        color: buy ? "#26a69a" : "#ef5350", text: `${buy ? "B" : "S"} ${f.sz}@${f.px}` });
+        color: buy ? "#26a69a" : "#ef5350", text: buy ? "B" : "S" });
     }
     for (const t of ov.targets) {
-      ms.push({ time: t.bar, position: "aboveBar", shape: "circle", color: "#58a6ff", text: `target ${t.target}` });
+      ms.push({ time: t.bar, position: "aboveBar", shape: "circle", color: "#58a6ff", text: `T${t.target > 0 ? "+" : ""}${t.target}` });
     }
     ms.sort((a, b) => a.time - b.time);
     markerApi.setMarkers(ms);

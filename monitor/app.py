@@ -131,7 +131,8 @@ async def api_candles(request: web.Request) -> web.Response:
     bars = await _in_thread(
         views.chart_bars, _arg(request, "inst"), _arg(request, "interval"), _since(request)
     )
-    return _json(bars.to_json())
+    text = await _in_thread(bars.to_json)
+    return web.Response(text=text, content_type="application/json", headers={"Cache-Control": "no-store"})
 
 
 async def api_overlays(request: web.Request) -> web.Response:
@@ -200,7 +201,9 @@ def build_app(views: FleetViews, *, token: str | None = None, poll_s: float = 0.
 
     async def watcher(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(watch(views.cfg, app[HUB], poll_s))
+        warm = asyncio.get_running_loop().run_in_executor(None, views.warm)  # parse the CSVs once, now
         yield
+        warm.cancel()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

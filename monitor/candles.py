@@ -18,7 +18,7 @@ import pandas as pd
 from core.errors import DataError
 from core.store import COLUMNS, CandleStore
 
-__all__ = ["ChartBars", "ChartCandles"]
+__all__ = ["ChartBars", "ChartCandles", "json_array"]
 
 _FIELDS = ("open", "high", "low", "close", "volume")
 
@@ -40,15 +40,19 @@ class ChartBars:
         start = int(np.searchsorted(self.t, after, side="right"))
         return ChartBars(self.t[start:], self.ohlcv[start:])
 
-    def to_json(self) -> dict[str, list[float] | list[int]]:
-        cols = self.ohlcv.T
-        out: dict[str, list[float] | list[int]] = {"t": self.t.tolist()}
-        for name, col in zip(_FIELDS, cols, strict=True):
-            out[name] = col.tolist()
-        return out
+    def to_json(self) -> str:
+        """``{"t": [...], "open": [...], ...}`` as JSON text (pandas' C encoder: 50,000 bars in ms)."""
+        parts = [f'"t":{json_array(self.t)}']
+        parts += [f'"{name}":{json_array(col)}' for name, col in zip(_FIELDS, self.ohlcv.T, strict=True)]
+        return "{" + ",".join(parts) + "}"
 
     def closes(self) -> pd.Series:
         return pd.Series(self.ohlcv[:, 3])
+
+
+def json_array(values: np.ndarray | pd.Series) -> str:
+    """A JSON array of numbers, NaN as ``null``; floats to 10 decimals (display only)."""
+    return str(pd.Series(values).to_json(orient="values", double_precision=10))
 
 
 _EMPTY = ChartBars(np.zeros(0, dtype=np.int64), np.zeros((0, 5)))

@@ -7,6 +7,7 @@ the DingTalk webhook.
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from strategies.plots import plot_series
 __all__ = ["FleetViews", "NotFound"]
 
 _RECENT_LAGS = 20
+log = logging.getLogger("okxfleet.monitor")
 
 
 class NotFound(LookupError):
@@ -42,6 +44,17 @@ class FleetViews:
         self.clock = clock
         self.markers = MarkerStore(cfg.markers_dir)
         self.candles = ChartCandles(CandleStore(cfg.candles_dir, cfg.candle_timezone))
+
+    def warm(self) -> int:
+        """Parse every configured candle file once (at start), so the first chart opens at once."""
+        n = 0
+        for iv in self.cfg.intervals:
+            for inst in self.cfg.instruments:
+                try:
+                    n += len(self.candles.bars(inst, iv.name))
+                except DataError as exc:  # shown to whoever opens that chart
+                    log.warning("warm-up: %s", exc)
+        return n
 
     # ---- lookups -------------------------------------------------------------------------------
     def account(self, name: str) -> AccountSettings:

@@ -87,6 +87,7 @@
   async function load() {
     const started = performance.now();
     const d = await OKX.get("/api/candles?" + qs({}));
+    const fetched = performance.now();
     const n = d.t.length;
     const bars = new Array(n), vols = new Array(n);
     for (let i = 0; i < n; i++) { bars[i] = bar(d, i); vols[i] = vol(d, i); }
@@ -95,9 +96,11 @@
     state.bars = n;
     setLast(d);
     if (n > 0) chart.timeScale().setVisibleLogicalRange({ from: Math.max(0, n - 200), to: n + 5 });
+    const drawn = performance.now();
     requestAnimationFrame(() => requestAnimationFrame(() => {
       state.firstPaint = performance.now();
-      state.firstPaintMs = state.firstPaint - started;
+      state.timing = { scriptStart: started, fetchMs: fetched - started, setDataMs: drawn - fetched,
+                       paintMs: state.firstPaint - drawn };
     }));
     const ov = await OKX.get("/api/overlays?" + qs({}));
     applyLines(ov, true);
@@ -111,6 +114,7 @@
     const d = await OKX.get("/api/candles?" + qs({ since }));
     for (let i = 0; i < d.t.length; i++) { candles.update(bar(d, i)); volume.update(vol(d, i)); }
     state.bars += d.t.length;
+    if (d.t.length) state.lastBarDrawn = performance.now();
     setLast(d);
     const ov = await OKX.get("/api/overlays?" + qs({ since }));
     applyLines(ov, false);

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import ipaddress
 import json
 import logging
 import threading
@@ -29,6 +28,7 @@ from aiohttp import web
 
 from config.schema import ExchangeSettings
 from core.clock import Clock, SystemClock
+from core.netaddr import is_loopback
 from core.redaction import redact, register_secret
 from gateway.calls import Options
 from gateway.clients import ClientPool
@@ -41,15 +41,6 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
 _PATHS = ("/", "/okx", "/okx/")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _dumps(obj: Any) -> str:

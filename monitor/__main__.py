@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import logging
 import os
 import signal
@@ -26,6 +25,7 @@ from config.schema import FleetConfig
 from core.clock import clock_from_env
 from core.errors import ConfigError
 from core.logs import setup_logging
+from core.netaddr import is_loopback
 from monitor.app import build_app
 from monitor.views import FleetViews
 
@@ -36,22 +36,13 @@ MIN_TOKEN = 16
 log = logging.getLogger("okxfleet.monitor")
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def bind_problems(host: str, token: str | None) -> tuple[list[str], list[str]]:
     """(errors, warnings) of binding ``host`` with ``token`` (pure)."""
     errors: list[str] = []
     warnings: list[str] = []
     if token is not None and len(token) < MIN_TOKEN:
         errors.append(f"{TOKEN_ENV} is shorter than {MIN_TOKEN} characters")
-    if not _loopback(host):
+    if not is_loopback(host):
         warnings.append(f"--host {host} exposes the monitor beyond this machine")
         if not token:
             errors.append(f"--host {host} is not loopback: set {TOKEN_ENV} (>= {MIN_TOKEN} characters)")

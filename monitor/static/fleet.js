@@ -8,9 +8,11 @@
     if (!t.positions.length) return el("span", { class: "dim" }, "–");
     return el("span", {}, t.positions.map(p => {
       const skipped = p.status === "skipped";
+      const standing = (t.targets || []).find(s => s.inst_id === p.inst_id);
       return el("div", { class: skipped ? "warn-text" : "" },
         `${p.inst_id} ${p.strategy}: pos ${p.now_pos ?? "?"} → target ${p.target ?? "keep"}` +
-        (p.desired !== null ? ` (size ${p.desired})` : "") + (skipped ? " skipped" : ""));
+        (p.desired !== null ? ` (size ${p.desired})` : "") + (standing ? `, standing ${standing.target}` : "") +
+        (skipped ? " skipped" : ""));
     }));
   }
 

@@ -19,6 +19,7 @@ from config import load_config
 from config.schema import FleetConfig
 from core.clock import FakeClock
 from core.store import CandleStore
+from monitor.journal_view import open_journal
 from tests.integration.monitor_rig import (
     BTC,
     ETH,
@@ -31,6 +32,7 @@ from tests.integration.monitor_rig import (
     write_journal,
     write_marker,
 )
+from trader.journal import Journal
 
 CLOSE = NOW.replace(second=0)
 TOKEN = "t0ken-for-the-monitor-tests"
@@ -167,6 +169,11 @@ def test_candles_match_the_csv_and_follow_appends(server: MonitorServer, cfg: Fl
     again = _get(server, "/api/candles", params={"inst": BTC, "interval": "1m"}).json()
     assert len(again["t"]) == len(_csv_rows(path)) == 301
 
+    store.rewrite(BTC, "1m", make_bars(50, 60, CLOSE, seed=4))  # a repair rewrote the file: reload it
+    short = _get(server, "/api/candles", params={"inst": BTC, "interval": "1m"}).json()
+    assert len(short["t"]) == len(_csv_rows(path)) == 50
+    assert short["close"][-1] == float(_csv_rows(path)[-1][4])
+
 
 def test_overlays_fills_targets_and_strategy_lines(server: MonitorServer, cfg: FleetConfig) -> None:
     body = _get(server, "/api/overlays", params={"inst": BTC, "interval": "1m", "account": "alpha"}).json()
@@ -188,6 +195,29 @@ def test_overlays_fills_targets_and_strategy_lines(server: MonitorServer, cfg: F
     assert last["lines"]["upper"] == eth["lines"]["upper"][-2:]
     bare = _get(server, "/api/overlays", params={"inst": ETH, "interval": "5m"}).json()
     assert bare == {"fills": [], "targets": [], "lines": {}, "strategy": None}
+
+
+def test_reading_never_blocks_the_trader_and_never_writes(cfg: FleetConfig) -> None:
+    path = cfg.journal_dir / "alpha.sqlite"
+    Journal(path).close()  # the trader's journal is in WAL mode
+    writer = sqlite3.connect(path, timeout=0, isolation_level=None)  # any wait would be an error
+    try:
+        with open_journal(path) as view:
+            assert view is not None
+            view._db.execute("BEGIN")
+            assert view.equity_curve()[-1]["equity"] == "1005"  # a read snapshot is held open...
+            writer.execute("BEGIN IMMEDIATE")  # ...and the trader still takes its write lock at once
+            writer.execute("UPDATE cycles SET equity = '2000' WHERE bar_close = ?", (CLOSE.isoformat(),))
+            writer.execute("COMMIT")
+            assert view.equity_curve()[-1]["equity"] == "1005"  # (the snapshot is consistent)
+            view._db.execute("COMMIT")
+            with pytest.raises(sqlite3.OperationalError, match="readonly"):
+                view._db.execute("UPDATE cycles SET equity = '0'")
+    finally:
+        writer.close()
+    with open_journal(path) as view:
+        assert view is not None
+        assert view.equity_curve()[-1]["equity"] == "2000"
 
 
 # ---- bad input -------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
     GET /account/{name}         account page          GET /api/accounts/{name}
     GET /chart?inst=&interval=[&account=]             GET /api/candles?inst=&interval=[&since=]
                                                       GET /api/overlays?inst=&interval=[&account=][&since=]
+                                                                        [&backtest=RUN]
     GET /api/events             Server-Sent Events (see :mod:`monitor.live`)
     GET|POST /login             token form (only when a token is required)
 
@@ -138,8 +139,9 @@ async def api_candles(request: web.Request) -> web.Response:
 async def api_overlays(request: web.Request) -> web.Response:
     views = request.app[VIEWS]
     account = request.query.get("account") or None
+    backtest = request.query.get("backtest") or None
     data = await _in_thread(
-        views.overlays, _arg(request, "inst"), _arg(request, "interval"), account, _since(request)
+        views.overlays, _arg(request, "inst"), _arg(request, "interval"), account, _since(request), backtest
     )
     return _json(data)
 

@@ -19,6 +19,7 @@ from core.errors import DataError
 from core.intervals import Interval, floor_to_bar, parse_interval
 from core.markers import Marker, MarkerStore
 from core.store import CandleStore
+from monitor.backtests import read_trades, trades_path
 from monitor.candles import ChartBars, ChartCandles
 from monitor.health import collector_flags, grace_for, trader_flags, worst
 from monitor.journal_view import open_journal
@@ -179,18 +180,33 @@ class FleetViews:
                          "fills": jv.fills(None, 200), "pnl": jv.pnl_by_strategy()}  # fmt: skip
         return {"now": now.isoformat(), **summary, **extra}
 
+    def _backtest(self, run: str, inst_id: str, iv: Interval) -> list[dict[str, Any]]:
+        path = trades_path(self.cfg.data_dir, run)
+        if not path.is_file():
+            raise NotFound(f"unknown backtest run {run!r}: no backtests/{run}/trades.csv in the data folder")
+        return [
+            {"bar": int(floor_to_bar(r["ts"], iv, self.cfg.candle_timezone).timestamp()), "side": r["side"],
+             "px": str(r["px"]), "sz": str(r["sz"]), "ts": r["ts"].isoformat()}
+            for r in read_trades(path, inst_id)
+        ]  # fmt: skip
+
     # ---- chart ---------------------------------------------------------------------------------
     def chart_bars(self, inst_id: str, interval: str, since: int | None) -> ChartBars:
         self.instrument(inst_id)
         self.interval(interval)
         return self.candles.bars(inst_id, interval).since(since)
 
-    def overlays(self, inst_id: str, interval: str, account: str | None, since: int | None) -> dict[str, Any]:
-        """Fill markers, target changes and the strategy's lines (from ``since``) for one chart."""
+    def overlays(
+        self, inst_id: str, interval: str, account: str | None, since: int | None, backtest: str | None = None
+    ) -> dict[str, Any]:
+        """Fill markers, target changes and the strategy's lines (from ``since``) for one chart, and
+        a backtest run's trades when ``backtest`` names one."""
         self.instrument(inst_id)
         iv = self.interval(interval)
         bars = self.candles.bars(inst_id, interval)
         out: dict[str, Any] = {"fills": [], "targets": [], "lines": {}, "strategy": None}
+        if backtest is not None:
+            out["backtest"] = self._backtest(backtest, inst_id, iv)
         if account is None:
             return out
         acct = self.account(account)

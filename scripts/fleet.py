@@ -83,8 +83,8 @@ def build(args: argparse.Namespace) -> tuple[Supervisor, Path]:
     sup.add(Child("collector", python_module("collector", "--config", config_path), env=env))
     for name in cfg.accounts:
         sup.add(Child(f"trader-{name}", python_module("trader", name, "--config", config_path), env=env))
-    if args.with_monitor:
-        port = str(args.monitor_port)
+    if getattr(args, "with_monitor", False):  # a Namespace built by hand may not have it
+        port = str(getattr(args, "monitor_port", 8090))
         sup.add(Child("monitor", python_module("monitor", "--config", config_path, "--port", port), env=env))
     return sup, log_dir
 

@@ -5,15 +5,18 @@
 (function () {
   const q = new URLSearchParams(location.search);
   const inst = q.get("inst"), interval = q.get("interval"), account = q.get("account");
+  const backtest = q.get("backtest");  // a backtest run's trades.csv (see monitor/backtests.py)
   const LC = LightweightCharts;
   const state = window.__okxfleet = {
     bars: 0, lastTime: null, markers: 0, fills: 0, targets: 0, lines: {}, firstPaint: null, updates: 0,
     ready: false, error: null,
   };
-  const qs = (extra) => new URLSearchParams({ inst, interval, ...(account ? { account } : {}), ...extra }).toString();
+  const qs = (extra) => new URLSearchParams({ inst, interval, ...(account ? { account } : {}),
+    ...(backtest ? { backtest } : {}), ...extra }).toString();
   document.getElementById("title").textContent = `${inst} · ${interval}`;
   document.title = `${inst} ${interval} · okxfleet`;
   const acctLink = document.getElementById("account-link");
+  if (backtest) document.getElementById("info").textContent = "backtest " + backtest;
   if (account) { acctLink.href = "/account/" + encodeURIComponent(account); acctLink.textContent = account; }
   else acctLink.remove();
 
@@ -79,6 +82,12 @@
     for (const t of ov.targets) {
       ms.push({ time: t.bar, position: "aboveBar", shape: "circle", color: "#58a6ff", text: `T${t.target > 0 ? "+" : ""}${t.target}` });
     }
+    for (const b of ov.backtest || []) {
+      const buy = b.side === "buy";
+      ms.push({ time: b.bar, position: buy ? "belowBar" : "aboveBar", shape: "square", color: "#ff9f43",
+        text: `bt ${buy ? "B" : "S"}` });
+    }
+    state.backtestTrades = (ov.backtest || []).length;
     ms.sort((a, b) => a.time - b.time);
     markerApi.setMarkers(ms);
     state.markers = ms.length; state.fills = ov.fills.length; state.targets = ov.targets.length;

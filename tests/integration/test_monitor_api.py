@@ -337,3 +337,31 @@ def test_nothing_secret_reaches_the_page(tmp_path: Path) -> None:
         assert value not in text  # ...the pages never see them
     assert "OKX_E2E_ALPHA" not in text
     assert "credentials" not in text
+
+
+# ---- the backtester's hook -------------------------------------------------------------------
+def test_a_backtest_runs_trades_on_the_chart(server: MonitorServer, cfg: FleetConfig) -> None:
+    run = cfg.data_dir / "backtests" / "bt-1" / "trades.csv"
+    run.parent.mkdir(parents=True)
+    at = CLOSE - timedelta(minutes=3, seconds=-20)
+    run.write_text(
+        "ts,inst_id,side,px,sz\n"
+        f"{at.isoformat()},{BTC},buy,100.5,0.01\n"
+        f"{(at + timedelta(minutes=1)).isoformat()},{ETH},sell,2000,1\n",
+        encoding="utf-8",
+    )
+    query = {"inst": BTC, "interval": "1m", "backtest": "bt-1"}
+    body = _get(server, "/api/overlays", params=query).json()
+    assert body["backtest"] == [{"bar": int((CLOSE - timedelta(minutes=3)).timestamp()), "side": "buy",
+                                 "px": "100.5", "sz": "0.01", "ts": at.isoformat()}]  # fmt: skip
+    bad = _get(server, "/api/overlays", params={**query, "backtest": "../../etc"})
+    assert bad.status_code == 400
+    assert "backtest run names are letters" in bad.json()["error"]
+    missing = _get(server, "/api/overlays", params={**query, "backtest": "nope"})
+    assert missing.status_code == 404
+    assert "unknown backtest run 'nope'" in missing.json()["error"]
+    run.write_text(run.read_text(encoding="utf-8") + f"{at.isoformat()},{BTC},hold,1,1\n", encoding="utf-8")
+    broken = _get(server, "/api/overlays", params=query)
+    assert broken.status_code == 500
+    assert "line 4" in broken.json()["error"]
+    assert "side must be buy or sell" in broken.json()["error"]

@@ -130,3 +130,24 @@ def test_sma_lines_and_bad_params() -> None:
         plot_series("sma_cross", {"fast": 5, "slow": 2}, closes)
     with pytest.raises(ValueError, match="unknown strategy"):
         plot_series("nope", {}, closes)
+
+
+def test_every_static_file_is_package_data() -> None:
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"][
+        "monitor"
+    ]
+    static = [
+        p.relative_to(root / "monitor").as_posix()
+        for p in (root / "monitor" / "static").rglob("*")
+        if p.is_file()
+    ]
+    assert static
+    assert [f for f in static if not any(fnmatch.fnmatch(f, g) for g in globs)] == []
+    vendor = root / "monitor" / "static" / "vendor"
+    assert "TradingView" in (vendor / "NOTICE").read_text(encoding="utf-8")
+    assert "Apache License" in (vendor / "LICENSE").read_text(encoding="utf-8")

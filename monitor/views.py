@@ -53,7 +53,7 @@ class FleetViews:
             for inst in self.cfg.instruments:
                 try:
                     n += len(self.candles.bars(inst, iv.name))
-                except DataError as exc:  # shown to whoever opens that chart
+                except (DataError, OSError) as exc:  # shown again to whoever opens that chart
                     log.warning("warm-up: %s", exc)
         return n
 

@@ -28,6 +28,7 @@ from typing import Any
 from aiohttp import web
 
 from core.errors import DataError
+from monitor.jsontext import dumps
 from monitor.live import Hub, watch
 from monitor.views import FleetViews, NotFound
 
@@ -143,7 +144,8 @@ async def api_overlays(request: web.Request) -> web.Response:
     data = await _in_thread(
         views.overlays, _arg(request, "inst"), _arg(request, "interval"), account, _since(request), backtest
     )
-    return _json(data)
+    text = await _in_thread(dumps, data)
+    return web.Response(text=text, content_type="application/json", headers={"Cache-Control": "no-store"})
 
 
 async def api_events(request: web.Request) -> web.StreamResponse:

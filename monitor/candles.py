@@ -17,8 +17,9 @@ import pandas as pd
 
 from core.errors import DataError
 from core.store import COLUMNS, CandleStore
+from monitor.jsontext import json_array
 
-__all__ = ["ChartBars", "ChartCandles", "json_array"]
+__all__ = ["ChartBars", "ChartCandles"]
 
 _FIELDS = ("open", "high", "low", "close", "volume")
 
@@ -48,11 +49,6 @@ class ChartBars:
 
     def closes(self) -> pd.Series:
         return pd.Series(self.ohlcv[:, 3])
-
-
-def json_array(values: np.ndarray | pd.Series) -> str:
-    """A JSON array of numbers, NaN as ``null``; floats to 10 decimals (display only)."""
-    return str(pd.Series(values).to_json(orient="values", double_precision=10))
 
 
 _EMPTY = ChartBars(np.zeros(0, dtype=np.int64), np.zeros((0, 5)))

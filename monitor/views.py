@@ -8,7 +8,6 @@ the DingTalk webhook.
 from __future__ import annotations
 
 import logging
-import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -216,9 +215,8 @@ class FleetViews:
             series = plot_series(strat.name, strat.params, bars.closes())
             keep = bars.since(since)
             start = len(bars) - len(keep)
-            out["lines"] = {k: [None if math.isnan(x) else x for x in v.to_numpy()[start:].tolist()]
-                            for k, v in series.items()}  # fmt: skip
-            out["lines_t"] = keep.t.tolist()
+            out["lines"] = {k: v.to_numpy()[start:] for k, v in series.items()}  # NaN = not defined yet
+            out["lines_t"] = keep.t
         tz = self.cfg.candle_timezone
         with open_journal(self.journal_path(account)) as jv:
             if jv is None:

@@ -106,11 +106,11 @@
     setLast(d);
     if (n > 0) chart.timeScale().setVisibleLogicalRange({ from: Math.max(0, n - 200), to: n + 5 });
     const drawn = performance.now();
-    requestAnimationFrame(() => requestAnimationFrame(() => {
-      state.firstPaint = performance.now();
-      state.timing = { scriptStart: started, fetchMs: fetched - started, setDataMs: drawn - fetched,
-                       paintMs: state.firstPaint - drawn };
-    }));
+    // First paint = the frame after the candles were set; the overlays come after it, not before.
+    await new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+    state.firstPaint = performance.now();
+    state.timing = { scriptStart: started, fetchMs: fetched - started, setDataMs: drawn - fetched,
+                     paintMs: state.firstPaint - drawn };
     const ov = await OKX.get("/api/overlays?" + qs({}));
     applyLines(ov, true);
     applyMarkers(ov);

@@ -35,11 +35,13 @@ from trader.journal import Journal, OrderIntent, SignalRow
 
 __all__ = [
     "BTC",
+    "CLOSE",
     "ETH",
     "NOW",
     "MonitorServer",
     "add_new_tables",
     "fleet_config",
+    "fleet_files",
     "make_bars",
     "write_candles",
     "write_journal",
@@ -48,6 +50,7 @@ __all__ = [
 
 BTC, ETH = "BTC-USDT-SWAP", "ETH-USDT-SWAP"
 NOW = datetime(2026, 3, 2, 12, 0, 30, tzinfo=UTC)  # 30 s after a 1m (and 5m) bar closed
+CLOSE = NOW.replace(second=0)
 TARGETS_SQL = (
     "CREATE TABLE targets (inst_id TEXT PRIMARY KEY, strategy TEXT NOT NULL, target INTEGER NOT NULL, "
     "size TEXT, bar_close TEXT NOT NULL, source TEXT NOT NULL, updated_at TEXT NOT NULL)"
@@ -163,6 +166,22 @@ def add_new_tables(path: Path, at: datetime) -> None:
         db.execute("INSERT INTO alerts (at, kind, inst_id, message) VALUES (?, 'order_rejected', ?, ?)",
                    (at.isoformat(), BTC, "51008 insufficient margin"))  # fmt: skip
     db.close()
+
+
+def fleet_files(cfg: FleetConfig, *, new_tables: bool) -> None:
+    """The standard picture: 1m fine, 5m with a failed instrument, ``alpha`` trading fine,
+    ``beta``'s last cycle skipped; ``new_tables`` adds ``targets``/``alerts`` to ``alpha``."""
+    write_candles(cfg, BTC, "1m", make_bars(300, 60, CLOSE - timedelta(minutes=1)))
+    write_candles(cfg, ETH, "1m", make_bars(300, 60, CLOSE - timedelta(minutes=1), seed=2))
+    write_candles(cfg, ETH, "5m", make_bars(100, 300, CLOSE - timedelta(minutes=5), seed=3))
+    write_marker(cfg, "1m", CLOSE - timedelta(minutes=1), lag_s=1.0)
+    write_marker(cfg, "1m", CLOSE, lag_s=2.5)
+    write_marker(cfg, "5m", CLOSE, failed={BTC: "gap in history"})
+    closes = [CLOSE - timedelta(minutes=k) for k in range(5, -1, -1)]
+    alpha = write_journal(cfg, "alpha", closes)
+    write_journal(cfg, "beta", closes[-2:], last_status="skipped", reason="no marker before the deadline")
+    if new_tables:
+        add_new_tables(alpha, NOW)
 
 
 @dataclass

@@ -22,40 +22,24 @@ from core.store import CandleStore
 from monitor.journal_view import open_journal
 from tests.integration.monitor_rig import (
     BTC,
+    CLOSE,
     ETH,
     NOW,
     MonitorServer,
-    add_new_tables,
     fleet_config,
+    fleet_files,
     make_bars,
-    write_candles,
-    write_journal,
     write_marker,
 )
 from trader.journal import Journal
 
-CLOSE = NOW.replace(second=0)
 TOKEN = "t0ken-for-the-monitor-tests"
-
-
-def _fleet_files(cfg: FleetConfig, *, new_tables: bool) -> None:
-    write_candles(cfg, BTC, "1m", make_bars(300, 60, CLOSE - timedelta(minutes=1)))
-    write_candles(cfg, ETH, "1m", make_bars(300, 60, CLOSE - timedelta(minutes=1), seed=2))
-    write_candles(cfg, ETH, "5m", make_bars(100, 300, CLOSE - timedelta(minutes=5), seed=3))
-    write_marker(cfg, "1m", CLOSE - timedelta(minutes=1), lag_s=1.0)
-    write_marker(cfg, "1m", CLOSE, lag_s=2.5)
-    write_marker(cfg, "5m", CLOSE, failed={BTC: "gap in history"})
-    closes = [CLOSE - timedelta(minutes=k) for k in range(5, -1, -1)]
-    alpha = write_journal(cfg, "alpha", closes)
-    write_journal(cfg, "beta", closes[-2:], last_status="skipped", reason="no marker before the deadline")
-    if new_tables:
-        add_new_tables(alpha, NOW)
 
 
 @pytest.fixture
 def cfg(tmp_path: Path) -> FleetConfig:
     cfg = fleet_config(tmp_path)
-    _fleet_files(cfg, new_tables=True)
+    fleet_files(cfg, new_tables=True)
     return cfg
 
 
@@ -113,7 +97,7 @@ def test_a_stale_collector_and_trader_turn_red(cfg: FleetConfig) -> None:
 
 def test_older_journals_show_targets_and_alerts_as_absent(tmp_path: Path) -> None:
     cfg = fleet_config(tmp_path)
-    _fleet_files(cfg, new_tables=False)
+    fleet_files(cfg, new_tables=False)
     with MonitorServer(cfg, FakeClock(NOW)).running() as srv:
         assert _get(srv, "/api/fleet").json()["alerts"] is None
         assert _get(srv, "/api/accounts/alpha").json()["targets"] is None
@@ -324,7 +308,7 @@ def test_nothing_secret_reaches_the_page(tmp_path: Path) -> None:
                "DINGTALK_SECRET": "SEC-77bb66cc"}  # fmt: skip
     cfg = load_config(cfg0.source, environ=secrets, check_credentials=False)
     assert cfg.env["OKX_E2E_ALPHA_SECRET"] == "s-9a8b7c6d5e4f"  # the config holds them...
-    _fleet_files(cfg, new_tables=True)
+    fleet_files(cfg, new_tables=True)
     with MonitorServer(cfg, FakeClock(NOW)).running() as srv:
         bodies = [
             _get(srv, p).text

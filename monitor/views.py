@@ -162,7 +162,8 @@ class FleetViews:
         levels = [r["level"] for r in collector] + [t["level"] for t in traders]
         return {"now": now.isoformat(), "level": max(levels, key=["ok", "warn", "bad"].index, default="ok"),
                 "collector": collector, "traders": traders, "alerts": self.alerts(),
-                "charts": self.chart_links()}  # fmt: skip
+                "charts": self.chart_links(), "instruments": self.cfg.instruments,
+                "intervals": [iv.name for iv in self.cfg.intervals]}  # fmt: skip
 
     def chart_links(self) -> list[dict[str, str]]:
         return [{"account": name, "inst_id": s.inst_id, "interval": acct.interval, "strategy": s.name}

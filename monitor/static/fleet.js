@@ -53,12 +53,15 @@
       { title: "why", value: r => reasons(r.flags), cls: () => "wrap" },
     ], d.traders, r => r.level));
 
-    document.getElementById("charts").replaceChildren(table([
+    document.getElementById("charts").replaceChildren(OKX.el("div", {}, table([
       { title: "account", key: "account" },
       { title: "instrument", value: r => el("a", { href: `/chart?inst=${encodeURIComponent(r.inst_id)}&interval=${r.interval}&account=${encodeURIComponent(r.account)}` }, r.inst_id) },
       { title: "interval", key: "interval" },
       { title: "strategy", key: "strategy" },
-    ], d.charts));
+    ], d.charts),
+    OKX.el("div", { class: "empty" }, "every instrument: ", d.instruments.map(inst => OKX.el("span", {}, inst + " ",
+      d.intervals.map(iv => [OKX.el("a", { href: `/chart?inst=${encodeURIComponent(inst)}&interval=${iv}` }, iv), " "]),
+      " · ")))));
 
     document.getElementById("alerts").replaceChildren(table([
       { title: "at", value: r => time(r.at) }, { title: "account", key: "account" }, { title: "kind", key: "kind" },

@@ -32,7 +32,13 @@ def test_problems_are_red_and_missing_tables_say_na(tmp_path: Path) -> None:
         assert page.locator("#overall .badge.bad").inner_text() == "PROBLEM"
         beta = page.locator("#traders tbody tr", has_text="beta")
         assert "bad" in (beta.get_attribute("class") or "")
-        assert beta.locator("td").first.evaluate("td => getComputedStyle(td).backgroundColor") == RED
+        # painted red (checked in one go in the page: a refresh may replace the table at any time)
+        page.wait_for_function(
+            """red => [...document.querySelectorAll('#traders tbody tr')].some(r =>
+                r.textContent.includes('beta') && getComputedStyle(r.cells[0]).backgroundColor === red)""",
+            arg=RED,
+            timeout=5_000,
+        )
         assert "no marker before the deadline" in beta.inner_text()
         alpha = page.locator("#traders tbody tr", has_text="alpha")
         assert alpha.get_attribute("class") == "ok"

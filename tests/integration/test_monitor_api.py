@@ -82,6 +82,7 @@ def test_fleet_flags_what_is_wrong(server: MonitorServer) -> None:
         ("alpha", ETH),
         ("beta", ETH),
     }
+    assert (body["instruments"], body["intervals"]) == ([BTC, ETH], ["1m", "5m"])
 
 
 def test_a_stale_collector_and_trader_turn_red(cfg: FleetConfig) -> None:

@@ -95,7 +95,9 @@ class FleetViews:
         for iv in self.cfg.intervals:
             recent = self._recent_markers(iv, _RECENT_LAGS)
             last = recent[-1] if recent else None
-            flags = collector_flags(last, iv, now, grace_for(iv, self.cfg.trader.marker_deadline_s))
+            col = self.cfg.collector  # a marker is due once the close delay and confirm retries are spent
+            grace = col.close_delay_s + col.confirm_retry_s + 10.0
+            flags = collector_flags(last, iv, now, grace)
             lags = [round((m.created_at - m.bar_close).total_seconds(), 3) for m in recent]
             rows.append({
                 "interval": iv.name,

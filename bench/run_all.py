@@ -26,6 +26,7 @@ BENCHES: dict[str, list[str]] = {
     "trader": ["bench.bench_trader", "--repeats", "3"],
     "gateway": ["bench.bench_gateway"],
     "gateway_pool": ["bench.bench_gateway_pool"],
+    "monitor": ["bench.bench_monitor"],
 }
 ROOT = Path(__file__).resolve().parents[1]
 

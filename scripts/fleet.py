@@ -1,10 +1,13 @@
 """Run a whole okxfleet host under one supervisor, with a live status display.
 
-    python -m scripts.fleet [--config PATH] [--with-simulator] [--speed N] [--duration S]
+    python -m scripts.fleet [--config PATH] [--with-simulator] [--with-monitor] [--speed N] [--duration S]
 
 Starts (optionally) the local simulator, then the collector and one trader per account of the
 config; restarts what dies (with backoff); prints the status (bars collected, markers, orders per
 account, equity) every few seconds; on Ctrl-C or SIGTERM stops every process and exits.
+
+``--with-monitor`` also runs the web monitor (``python -m monitor``, 127.0.0.1, ``--monitor-port``)
+and prints its URL.
 
 ``--speed N`` runs virtual time N times faster than the wall clock for every process (through
 ``OKXFLEET_CLOCK``), which only makes sense with the simulator.
@@ -36,22 +39,29 @@ log = logging.getLogger("okxfleet.fleet")
 
 
 def _wait_ready(
-    path: Path, child: Child, offset: int, stop: threading.Event, timeout_s: float = 60.0
-) -> bool:
-    """Wait for the simulator's "listening on" line (written after ``offset`` of its log, so a
-    line from an earlier run does not count); False if ``stop`` was set first."""
+    path: Path,
+    child: Child,
+    offset: int,
+    stop: threading.Event,
+    timeout_s: float = 60.0,
+    ready: bytes = b"listening on",
+) -> str | None:
+    """Wait for the child's ``ready`` line (written after ``offset`` of its log, so a line from
+    an earlier run does not count) and return it; None if ``stop`` was set first."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if path.is_file():
             with path.open("rb") as fh:
                 fh.seek(offset)
-                if b"listening on" in fh.read():
-                    return True
+                text = fh.read()
+            if ready in text:
+                start = text.index(ready)
+                return text[start : text.find(b"\n", start) if b"\n" in text[start:] else None].decode()
         if not child.running:
-            raise RuntimeError(f"simulator exited during start-up; see {path}")
+            raise RuntimeError(f"{child.name} exited during start-up; see {path}")
         if stop.wait(0.1):
-            return False
-    raise RuntimeError(f"simulator not ready after {timeout_s:.0f}s; see {path}")
+            return None
+    raise RuntimeError(f"{child.name} not ready after {timeout_s:.0f}s; see {path}")
 
 
 def build(args: argparse.Namespace) -> tuple[Supervisor, Path]:
@@ -73,6 +83,9 @@ def build(args: argparse.Namespace) -> tuple[Supervisor, Path]:
     sup.add(Child("collector", python_module("collector", "--config", config_path), env=env))
     for name in cfg.accounts:
         sup.add(Child(f"trader-{name}", python_module("trader", name, "--config", config_path), env=env))
+    if getattr(args, "with_monitor", False):  # a Namespace built by hand may not have it
+        port = str(getattr(args, "monitor_port", 8090))
+        sup.add(Child("monitor", python_module("monitor", "--config", config_path, "--port", port), env=env))
     return sup, log_dir
 
 
@@ -81,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_argument(parser)
     parser.add_argument("--with-simulator", action="store_true", help="also run the local simulator")
+    parser.add_argument("--with-monitor", action="store_true", help="also run the web monitor")
+    parser.add_argument("--monitor-port", type=int, default=8090, help="the monitor's port (0 = any free)")
     parser.add_argument("--seed", type=int, default=7, help="simulator price seed")
     parser.add_argument("--speed", type=float, default=1.0, help="virtual time speed (simulator only)")
     parser.add_argument("--no-restart", action="store_true", help="do not restart processes that exit")
@@ -101,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     events: list[str] = []
+    labels: dict[str, str] = {}  # a child's name in the status line (the monitor shows its URL)
     tty = sys.stdout.isatty()
     started = time.monotonic()
     try:
@@ -112,11 +128,20 @@ def main(argv: list[str] | None = None) -> int:
                 if not _wait_ready(out, child, offset, stop):
                     break
                 events.append("simulator ready")
+            if child.name == "monitor":
+                line = _wait_ready(out, child, offset, stop, ready=b"monitor ready: ")
+                if line is None:
+                    break
+                events.append(line)
+                labels["monitor"] = "monitor " + line.removeprefix("monitor ready: ")
+                print(line, flush=True)
         clock = clock_from_env({**os.environ, **sup.children[0].env}) if sup.children else clock_from_env()
         while not stop.is_set():
             events = (events + sup.poll())[-50:]
-            states = [(c.name, "up" if c.running else ("stopped" if c.given_up else "restarting"))
-                      for c in sup.children]
+            states = [
+                (labels.get(c.name, c.name), "up" if c.running else "stopped" if c.given_up else "restarting")
+                for c in sup.children
+            ]
             text = render_status(collect_status(cfg), now=clock.now(), children=states, events=events)
             print(("\x1b[H\x1b[2J" if tty else "\n") + text, flush=True)
             if args.duration and time.monotonic() - started >= args.duration:

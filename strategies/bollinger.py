@@ -18,9 +18,10 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from strategies.guard import window_closes
+from strategies.plots import plots
 from strategies.registry import StrategyParams, register
 
-__all__ = ["BollingerBiasParams", "BollingerParams", "bollinger", "bollinger_bias"]
+__all__ = ["BollingerBiasParams", "BollingerParams", "bollinger", "bollinger_bias", "bollinger_lines"]
 
 
 class BollingerParams(StrategyParams):
@@ -171,3 +172,11 @@ def _merge(signal_long: int | None, signal_short: int | None) -> int | None:
     if signal_short is None:
         return signal_long
     return signal_long + signal_short
+
+
+@plots("bollinger", "bollinger_bias")
+def bollinger_lines(closes: pd.Series, params: BollingerParams) -> dict[str, pd.Series]:
+    """The bands both strategies trade on: n-bar median and median ± m population stds."""
+    median = closes.rolling(params.n).mean()
+    std = closes.rolling(params.n).std(ddof=0)
+    return {"median": median, "upper": median + params.m * std, "lower": median - params.m * std}

@@ -8,9 +8,10 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from strategies.guard import window_closes
+from strategies.plots import plots
 from strategies.registry import StrategyParams, register
 
-__all__ = ["SmaCrossParams", "sma_cross"]
+__all__ = ["SmaCrossParams", "sma_cross", "sma_lines"]
 
 
 class SmaCrossParams(StrategyParams):
@@ -47,3 +48,12 @@ def sma_cross(
     if fast_now < slow_now and fast_prev >= slow_prev:
         return -1
     return None
+
+
+@plots("sma_cross")
+def sma_lines(closes: pd.Series, params: SmaCrossParams) -> dict[str, pd.Series]:
+    """The two SMAs whose cross is the signal."""
+    return {
+        f"sma{params.fast}": closes.rolling(params.fast).mean(),
+        f"sma{params.slow}": closes.rolling(params.slow).mean(),
+    }

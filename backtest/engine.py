@@ -1,0 +1,281 @@
+"""The bar loop: the trader's cycle, replayed on history with simulated fills.
+
+For every bar, in the trader's order (:mod:`trader.cycle`):
+
+1. funding settled since the previous bar is paid on the positions held (swaps);
+2. each strategy's target: its vectorised form's value for the bar (checked against the per-bar
+   function on a sample, see :mod:`backtest.targets`), or the per-bar function itself through the
+   trader's guard on the ``lookback`` rows ending at the bar; a failing strategy is skipped for
+   the bar, exactly as the trader skips it;
+3. the *standing* target: the last non-``None`` target (``None`` keeps it standing);
+4. phase 1: the closes :func:`trader.diff.plan_legs` asks for;
+5. phase 2: equity re-read (cash + positions marked at the signal price), split equally, each
+   ``1``/``-1`` standing target sized by :func:`trader.sizing.size_target` at the trader's sizing
+   price, diffed by :func:`trader.diff.plan_legs` (with its band) into opens and adjustments;
+   an open the account cannot margin is refused;
+6. equity marked at the bar's close.
+
+Fills: ``limit`` orders fill at the trader's first limit price (signal price moved by the
+slippage, rounded to the tick: :func:`trader.sizing.limit_price`); ``market`` and
+``optimal_limit_ioc`` orders at the next bar's open (the last bar: its close).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import numpy as np
+
+from backtest.data import Window
+from backtest.funding import FundingRates, settlements
+from backtest.ledger import Book, Fill, Refusal, Trip
+from backtest.model import BacktestError, RunSettings, StrategyRun
+from backtest.targets import TargetSource
+from core.errors import StrategyError
+from trader.diff import Leg, plan_legs
+from trader.sizing import equity_share, limit_price, open_sizing_price, size_target
+
+__all__ = ["Lane", "LaneResult", "RunResult", "run_backtest"]
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One strategy of the run with its bars and funding."""
+
+    run: StrategyRun
+    window: Window
+    funding: FundingRates
+
+
+@dataclass
+class LaneResult:
+    run: StrategyRun
+    method: str  # vectorised | replay
+    checked: int  # bars where the vectorised form was checked against the per-bar function
+    raw: np.ndarray  # strategy output per bar (NaN = None or skipped)
+    standing: np.ndarray  # standing target per bar (NaN = none yet)
+    value: np.ndarray  # start share + P&L so far, per bar (float, for metrics and charts)
+    exposed: np.ndarray  # bool: a position was held after the bar's orders
+    fills: list[Fill] = field(default_factory=list)
+    trips: list[Trip] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+    skips: list[str] = field(default_factory=list)
+    fees: Decimal = ZERO
+    funding: Decimal = ZERO
+    final_pnl: Decimal = ZERO
+
+
+@dataclass
+class RunResult:
+    closes: np.ndarray  # bar close times, epoch seconds
+    equity: np.ndarray  # account equity per bar (float)
+    initial: Decimal
+    final: Decimal
+    lanes: list[LaneResult]
+    sizing_equity: dict[int, Decimal] = field(default_factory=dict)  # per bar close with orders
+
+    @property
+    def fills(self) -> list[Fill]:
+        return sorted((f for lane in self.lanes for f in lane.fills), key=lambda f: f.time)
+
+
+def _check_lanes(lanes: Sequence[Lane]) -> int:
+    if not lanes:
+        raise BacktestError("nothing to backtest: no strategies")
+    seen: set[str] = set()
+    for lane in lanes:
+        if lane.run.inst_id in seen:
+            raise BacktestError(f"{lane.run.inst_id} is traded by two strategies of one account")
+        seen.add(lane.run.inst_id)
+    first = lanes[0].window
+    for lane in lanes[1:]:
+        w = lane.window
+        if w.count != first.count or w.candles.times[w.first] != first.candles.times[first.first]:
+            raise BacktestError("the strategies' candle windows do not cover the same bars")
+    return first.count
+
+
+class _Account:
+    """The simulated account during one run (see the module docstring for the steps)."""
+
+    def __init__(self, lanes: Sequence[Lane], settings: RunSettings, sources: Sequence[TargetSource]) -> None:
+        self.lanes, self.settings, self.sources = lanes, settings, sources
+        self.n = len(lanes)
+        self.count = _check_lanes(lanes)
+        self.cash = settings.initial_equity
+        self.books = [Book(ln.run.inst_id, ln.run.name, ln.run.instrument.contract_value) for ln in lanes]
+        self.results = [
+            LaneResult(ln.run, src.method, 0, np.full(self.count, np.nan), np.full(self.count, np.nan),
+                       np.empty(self.count), np.zeros(self.count, dtype=bool))
+            for ln, src in zip(lanes, sources, strict=True)
+        ]  # fmt: skip
+        self.standing: list[int | None] = [None] * self.n
+        costs = settings.costs
+        self.fee_rates = [costs.fee_rate(ln.run.instrument.is_contract, settings.order_type) for ln in lanes]
+        self.swaps = [ln.run.instrument.inst_type == "SWAP" for ln in lanes]
+        self.market = settings.order_type != "limit"
+        # per bar
+        self.rows: list[int] = []
+        self.px: list[Decimal] = []
+        self.when = datetime.fromtimestamp(0, tz=UTC)
+
+    def equity(self) -> Decimal:
+        return self.cash + sum((b.upl(p) for b, p in zip(self.books, self.px, strict=True)), ZERO)
+
+    def start_bar(self, k: int, close_s: int) -> None:
+        self.rows = [ln.window.first + k for ln in self.lanes]
+        self.px = [ln.window.candles.close_px(r) for ln, r in zip(self.lanes, self.rows, strict=True)]
+        self.when = datetime.fromtimestamp(close_s, tz=UTC)
+
+    def pay_funding(self, after_s: int, upto_s: int) -> None:
+        for i, book in enumerate(self.books):
+            if book.pos and self.swaps[i]:
+                for t in settlements(after_s, upto_s, self.settings.costs.funding_hours):
+                    side = 1 if book.pos > 0 else -1
+                    amount = book.notional(self.px[i]) * self.lanes[i].funding.rate_at(t) * side
+                    book.pay_funding(amount)
+                    self.cash -= amount
+
+    def update_targets(self, k: int) -> list[bool]:
+        ok = [False] * self.n
+        for i, source in enumerate(self.sources):
+            book = self.books[i]
+            try:
+                raw = source.target(k, book.holding.direction, book.entry if book.pos else None)
+            except BacktestError:
+                raise
+            except StrategyError as exc:  # skipped for this bar, as the trader skips it
+                self.results[i].skips.append(f"{self.when.isoformat()}: {exc}")
+                continue
+            ok[i] = True
+            if raw is not None:
+                self.results[i].raw[k] = raw
+                self.standing[i] = raw
+            if self.standing[i] is not None:
+                self.results[i].standing[k] = self.standing[i]
+        return ok
+
+    def fill_price(self, i: int, leg: Leg) -> Decimal:
+        if self.market:
+            nxt = self.rows[i] + 1
+            candles = self.lanes[i].window.candles
+            return candles.open_px(nxt) if nxt < len(candles) else self.px[i]
+        return limit_price(self.px[i], leg.side, self.settings.slippage, self.lanes[i].run.instrument.tick_sz)
+
+    def book(self, i: int, leg: Leg) -> None:
+        target = self.standing[i]
+        assert target is not None
+        fill, moved = self.books[i].fill(self.when, leg, self.fill_price(i, leg), self.fee_rates[i], target)
+        self.cash += moved
+        self.results[i].fills.append(fill)
+
+    def closes(self, ok: list[bool]) -> bool:
+        traded = False
+        for i, lane in enumerate(self.lanes):
+            target = self.standing[i]
+            if not ok[i] or target is None or (target == 0 and not self.books[i].pos):
+                continue
+            inst = lane.run.instrument
+            plan = plan_legs(
+                target, self.books[i].holding, None, lane.run.mode, lot_sz=inst.lot_sz, min_sz=inst.min_sz
+            )
+            for leg in plan.closes:
+                self.book(i, leg)
+                traded = True
+        return traded
+
+    def opens(self, ok: list[bool], sizing: Decimal) -> bool:
+        traded = False
+        share = equity_share(sizing, self.n)
+        for i, lane in enumerate(self.lanes):
+            target = self.standing[i]
+            run, inst = lane.run, lane.run.instrument
+            if not ok[i] or target not in (1, -1) or (target == -1 and run.mode == "spot"):
+                continue
+            result = size_target(
+                run.sizing, share=share, leverage=run.leverage,
+                volatility_ratio=self.settings.volatility_ratio,
+                price=open_sizing_price(self.px[i], self.settings.slippage),
+            )  # fmt: skip
+            plan = plan_legs(
+                target, self.books[i].holding, result.size, run.mode,
+                lot_sz=inst.lot_sz, min_sz=inst.min_sz, band=self.settings.band,
+            )  # fmt: skip
+            for leg in plan.adjustments:
+                if leg.kind == "open":
+                    needed, available = self.margin(i, leg)
+                    if needed > available:
+                        self.results[i].refusals.append(
+                            Refusal(self.when, run.inst_id, leg.sz, needed, available)
+                        )
+                        continue
+                self.book(i, leg)
+                traded = True
+        return traded
+
+    def margin(self, i: int, leg: Leg) -> tuple[Decimal, Decimal]:
+        """Initial margin (+ fee) an open needs, and what the account has free for it."""
+        used = sum(
+            (
+                b.notional(p) / ln.run.leverage
+                for b, p, ln in zip(self.books, self.px, self.lanes, strict=True)
+            ),
+            ZERO,
+        )
+        notional = leg.sz * self.books[i].units * self.px[i]
+        return notional / self.lanes[i].run.leverage + notional * self.fee_rates[i], self.equity() - used
+
+
+def run_backtest(
+    lanes: Sequence[Lane],
+    settings: RunSettings,
+    *,
+    sources: Sequence[TargetSource],
+    sizing_equity: Mapping[datetime, Decimal] | None = None,
+) -> RunResult:
+    """Replay the account over its lanes' bars. ``sizing_equity`` (bar close -> equity) replaces
+    the simulated equity in phase 2 for those bars (the identity test sizes from the equity the
+    trader journaled)."""
+    acct = _Account(lanes, settings, sources)
+    count, iv = acct.count, lanes[0].window.candles.interval
+    share0 = settings.initial_equity / acct.n
+    override = {int(k.timestamp()): v for k, v in (sizing_equity or {}).items()}
+    closes = np.empty(count, dtype=np.int64)
+    curve = np.empty(count)
+    used: dict[int, Decimal] = {}
+    times = lanes[0].window.candles.times
+    first = lanes[0].window.first
+    for k in range(count):
+        close_s = int(times[first + k]) + iv.seconds
+        closes[k] = close_s
+        acct.start_bar(k, close_s)
+        acct.pay_funding(close_s - iv.seconds, close_s)
+        ok = acct.update_targets(k)
+        traded = acct.closes(ok)
+        if any(ok[i] and acct.standing[i] in (1, -1) for i in range(acct.n)):
+            sizing = override.get(close_s, acct.equity())
+            if acct.opens(ok, sizing) or traded:
+                used[close_s] = sizing
+        elif traded:
+            used[close_s] = acct.equity()
+        total = acct.cash
+        for i, book in enumerate(acct.books):
+            res = acct.results[i]
+            res.value[k] = float(share0 + book.value(acct.px[i]))
+            res.exposed[k] = book.pos != 0
+            total += book.upl(acct.px[i])
+        curve[k] = float(total)
+
+    last_px = [ln.window.candles.close_px(ln.window.first + count - 1) for ln in lanes]
+    for i, (book, res) in enumerate(zip(acct.books, acct.results, strict=True)):
+        res.checked = int(getattr(sources[i], "checked", 0))
+        res.trips = list(book.trips)
+        res.fees, res.funding = book.fees, book.funding
+        res.final_pnl = book.value(last_px[i])
+    final = acct.cash + sum((b.upl(p) for b, p in zip(acct.books, last_px, strict=True)), ZERO)
+    return RunResult(closes, curve, settings.initial_equity, final, acct.results, used)

@@ -108,7 +108,10 @@ class _Account:
         self.n = len(lanes)
         self.count = _check_lanes(lanes)
         self.cash = settings.initial_equity
-        self.books = [Book(ln.run.inst_id, ln.run.name, ln.run.instrument.contract_value) for ln in lanes]
+        self.books = [
+            Book(ln.run.inst_id, ln.run.name, ln.run.instrument.contract_value, spot=ln.run.mode == "spot")
+            for ln in lanes
+        ]
         self.results = [
             LaneResult(ln.run, src.method, 0, np.full(self.count, np.nan), np.full(self.count, np.nan),
                        np.empty(self.count), np.zeros(self.count, dtype=bool))
@@ -123,6 +126,7 @@ class _Account:
         self.rows: list[int] = []
         self.px: list[Decimal] = []
         self.when = datetime.fromtimestamp(0, tz=UTC)
+        self.margin_base = ZERO  # sizing equity - simulated equity, for the margin check
 
     def equity(self) -> Decimal:
         return self.cash + sum((b.upl(p) for b, p in zip(self.books, self.px, strict=True)), ZERO)
@@ -192,6 +196,8 @@ class _Account:
     def opens(self, ok: list[bool], sizing: Decimal) -> bool:
         traded = False
         share = equity_share(sizing, self.n)
+        # The margin check sees the equity the opens were sized from, less what they have cost.
+        self.margin_base = sizing - self.equity()
         for i, lane in enumerate(self.lanes):
             target = self.standing[i]
             run, inst = lane.run, lane.run.instrument
@@ -228,7 +234,8 @@ class _Account:
             ZERO,
         )
         notional = leg.sz * self.books[i].units * self.px[i]
-        return notional / self.lanes[i].run.leverage + notional * self.fee_rates[i], self.equity() - used
+        available = self.margin_base + self.equity() - used
+        return notional / self.lanes[i].run.leverage + notional * self.fee_rates[i], available
 
 
 def run_backtest(

@@ -1,6 +1,6 @@
 """The simulated account: cash, net positions, fills, fees, funding — all ``Decimal``.
 
-Linear contracts and spot are booked alike: a position of ``pos`` units (contracts x
+Linear contracts and spot are booked alike (a spot buy's fee is taken from the bought coins): a position of ``pos`` units (contracts x
 ``contract_value`` base units) at an average entry price; closing realises
 ``(exit - entry) x units``; fees and funding come out of cash. Equity is cash plus every open
 position marked at a price. Each strategy trades its own instrument, so its P&L is the P&L of
@@ -65,6 +65,7 @@ class Book:
     inst_id: str
     strategy: str
     units: Decimal  # base units per contract (1 for spot)
+    spot: bool = False
     pos: Decimal = ZERO  # signed contracts
     entry: Decimal = ZERO
     realised: Decimal = ZERO
@@ -94,9 +95,14 @@ class Book:
     def fill(
         self, time: datetime, leg: Leg, price: Decimal, fee_rate: Decimal, target: int
     ) -> tuple[Fill, Decimal]:
-        """Book one leg; returns the fill and the cash it moved (realised P&L - fee)."""
+        """Book one leg; returns the fill and the cash it moved (realised P&L - fee).
+
+        A spot buy pays its fee in the bought currency, as OKX charges it: the holding grows by
+        ``sz x (1 - rate)`` (the fee's value is still reported in quote currency)."""
         signed = leg.sz if leg.side == "buy" else -leg.sz
         fee = leg.sz * self.units * price * fee_rate
+        if self.spot and signed > 0:
+            signed -= leg.sz * fee_rate
         pnl = ZERO
         if self.pos and (self.pos > 0) != (signed > 0):  # reduces (never flips: closes come first)
             closed = min(abs(signed), abs(self.pos))

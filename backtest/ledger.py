@@ -1,8 +1,9 @@
 """The simulated account: cash, net positions, fills, fees, funding — all ``Decimal``.
 
-Linear contracts and spot are booked alike (a spot buy's fee is taken from the bought coins): a position of ``pos`` units (contracts x
+Linear contracts and spot are booked alike: a position of ``pos`` units (contracts x
 ``contract_value`` base units) at an average entry price; closing realises
-``(exit - entry) x units``; fees and funding come out of cash. Equity is cash plus every open
+``(exit - entry) x units``; fees and funding come out of cash (a spot buy's fee is taken from the
+bought coins, as OKX takes it). Equity is cash plus every open
 position marked at a price. Each strategy trades its own instrument, so its P&L is the P&L of
 that instrument's book.
 """

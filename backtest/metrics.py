@@ -26,6 +26,7 @@ __all__ = [
 ]
 
 YEAR_S = 365 * 86400
+_EPS = 1e-12  # returns closer than this to each other (or to 0) are rounding noise
 
 
 def _curve(values: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -62,15 +63,21 @@ def annualised_return(total_return: float, years: float) -> float:
     return float((1 + total_return) ** (1 / years) - 1)
 
 
+def _signed_inf(mean: float) -> float:
+    return math.inf if mean > _EPS else -math.inf if mean < -_EPS else 0.0
+
+
 def sharpe(values: Sequence[float] | np.ndarray, bars_per_year: float) -> float:
-    """Mean over standard deviation of the per-bar returns, annualised (0 when flat)."""
+    """Mean over standard deviation of the per-bar returns, annualised.
+
+    Without spread (every return the same, up to rounding): 0 when flat, else +-inf."""
     r = _returns(_curve(values))
     if len(r) < 2:
         return 0.0
-    sd = float(np.std(r, ddof=1))
-    if sd == 0:
-        return 0.0
-    return float(np.mean(r)) / sd * math.sqrt(bars_per_year)
+    mean, sd = float(np.mean(r)), float(np.std(r, ddof=1))
+    if sd <= _EPS * max(1.0, abs(mean)):
+        return _signed_inf(mean)
+    return mean / sd * math.sqrt(bars_per_year)
 
 
 def sortino(values: Sequence[float] | np.ndarray, bars_per_year: float) -> float:
@@ -82,8 +89,8 @@ def sortino(values: Sequence[float] | np.ndarray, bars_per_year: float) -> float
         return 0.0
     mean = float(np.mean(r))
     downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2)))
-    if downside == 0:
-        return math.inf if mean > 0 else 0.0
+    if downside <= _EPS:
+        return _signed_inf(mean) if mean > 0 else 0.0
     return mean / downside * math.sqrt(bars_per_year)
 
 

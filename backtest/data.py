@@ -70,16 +70,19 @@ def load_candles(store: CandleStore, inst_id: str, interval: Interval) -> Candle
     if not path.is_file():
         far = datetime(1970, 1, 1, tzinfo=UTC)
         raise MissingRange(f"{inst_id} {interval}: no candle file {path}", inst_id, far, far)
+    # Open and close stay decimal strings too (exact, for sizing and fills). Floats: open and close
+    # through Python's correctly rounded parser (what float(Decimal(text)) gives the trader), the
+    # other columns through pandas' precise parser (also correctly rounded for such numbers).
+    with path.open(encoding="utf-8") as fh:
+        header = fh.readline().strip().split(",")
+    if tuple(header) != COLUMNS:
+        raise BacktestError(f"{path}: unexpected header {header}, expected {list(COLUMNS)}")
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (ValueError, OSError) as exc:
-        raise BacktestError(f"{path}: unreadable: {exc}") from None
-    if tuple(raw.columns) != COLUMNS:
-        raise BacktestError(f"{path}: unexpected header {list(raw.columns)}, expected {list(COLUMNS)}")
-    try:
+        text = {"candle_begin_time": str, "open": str, "close": str}
+        raw = pd.read_csv(path, dtype=text, keep_default_na=False)
         stamps = pd.to_datetime(raw["candle_begin_time"], utc=True, format="ISO8601")
         numbers = {c: raw[c].to_numpy(dtype=np.float64) for c in COLUMNS[1:]}
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OSError) as exc:
         raise BacktestError(f"{path}: malformed row: {exc}") from None
     for column, values in numbers.items():
         bad = ~np.isfinite(values)

@@ -125,7 +125,7 @@ class _Account:
         # per bar
         self.rows: list[int] = []
         self.px: list[Decimal] = []
-        self.when = datetime.fromtimestamp(0, tz=UTC)
+        self.close_s = 0
         self.margin_base = ZERO  # sizing equity - simulated equity, for the margin check
 
     def equity(self) -> Decimal:
@@ -134,7 +134,11 @@ class _Account:
     def start_bar(self, k: int, close_s: int) -> None:
         self.rows = [ln.window.first + k for ln in self.lanes]
         self.px = [ln.window.candles.close_px(r) for ln, r in zip(self.lanes, self.rows, strict=True)]
-        self.when = datetime.fromtimestamp(close_s, tz=UTC)
+        self.close_s = close_s
+
+    @property
+    def when(self) -> datetime:
+        return datetime.fromtimestamp(self.close_s, tz=UTC)
 
     def pay_funding(self, after_s: int, upto_s: int) -> None:
         for i, book in enumerate(self.books):
@@ -150,7 +154,8 @@ class _Account:
         for i, source in enumerate(self.sources):
             book = self.books[i]
             try:
-                raw = source.target(k, book.holding.direction, book.entry if book.pos else None)
+                now_pos = 1 if book.pos > 0 else -1 if book.pos < 0 else 0
+                raw = source.target(k, now_pos, book.entry if book.pos else None)
             except BacktestError:
                 raise
             except StrategyError as exc:  # skipped for this bar, as the trader skips it
@@ -264,7 +269,7 @@ def run_backtest(
         acct.pay_funding(close_s - iv.seconds, close_s)
         ok = acct.update_targets(k)
         traded = acct.closes(ok)
-        if any(ok[i] and acct.standing[i] in (1, -1) for i in range(acct.n)):
+        if any(ok[i] and (s == 1 or s == -1) for i, s in enumerate(acct.standing)):
             sizing = override.get(close_s, acct.equity())
             if acct.opens(ok, sizing) or traded:
                 used[close_s] = sizing

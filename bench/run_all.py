@@ -25,6 +25,7 @@ BENCHES: dict[str, list[str]] = {
     "collector": ["bench.bench_collector"],
     "trader": ["bench.bench_trader", "--repeats", "3"],
     "gateway": ["bench.bench_gateway"],
+    "backtest": ["bench.bench_backtest"],
 }
 ROOT = Path(__file__).resolve().parents[1]
 

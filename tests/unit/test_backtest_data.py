@@ -42,36 +42,34 @@ def test_the_frame_is_the_one_the_trader_hands_strategies(tmp_path: Path, tz: st
     assert candles.time(0) == T0
 
 
-def test_a_gap_is_an_error_naming_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("row", "error", "message"),
+    [
+        (  # a hole the store itself would refuse to write
+            "2026-01-01T09:00:00+00:00,1,1,1,1,1,1,1",
+            MissingRange,
+            r"gap in the data: ETH-USDT-SWAP 1h has no bars between 2026-01-01T04:00:00Z and "
+            r"2026-01-01T09:00:00Z \(4 bar\(s\) missing\)",
+        ),
+        ("2026-01-01T01:00:00+00:00,1,1,1,1,1,1,1", BacktestError, "out of order or duplicated"),
+        ("2026-01-01T05:00:00+00:00,1,1,1,nan,1,1,1", BacktestError, "close is 'nan'"),
+    ],
+)
+def test_a_broken_file_is_an_error_naming_the_problem(
+    tmp_path: Path, row: str, error: type[Exception], message: str
+) -> None:
     store = CandleStore(tmp_path, "UTC")
     store.append(INST, H, bars(5))
-    with store.path(INST, H).open("a", encoding="utf-8") as fh:  # a hole the store would refuse
-        fh.write("2026-01-01T09:00:00+00:00,1,1,1,1,1,1,1\n")
-
-    with pytest.raises(MissingRange, match=r"gap in the data: ETH-USDT-SWAP 1h has no bars between "
-                       r"2026-01-01T04:00:00Z and 2026-01-01T09:00:00Z \(4 bar\(s\) missing\)"):  # fmt: skip
-        load_candles(store, INST, H)
-
-
-def test_rows_out_of_order_are_an_error(tmp_path: Path) -> None:
-    store = CandleStore(tmp_path, "UTC")
-    store.append(INST, H, bars(3))
     with store.path(INST, H).open("a", encoding="utf-8") as fh:
-        fh.write("2026-01-01T01:00:00+00:00,1,1,1,1,1,1,1\n")
+        fh.write(row + "\n")
 
-    with pytest.raises(BacktestError, match="out of order or duplicated"):
+    with pytest.raises(error, match=message):
         load_candles(store, INST, H)
 
 
-def test_a_missing_file_and_a_malformed_number_are_errors(tmp_path: Path) -> None:
-    store = CandleStore(tmp_path, "UTC")
+def test_a_missing_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(MissingRange, match="no candle file"):
-        load_candles(store, INST, H)
-    store.append(INST, H, bars(3))
-    with store.path(INST, H).open("a", encoding="utf-8") as fh:
-        fh.write("2026-01-01T03:00:00+00:00,1,1,1,nan,1,1,1\n")
-    with pytest.raises(BacktestError, match="close is 'nan'"):
-        load_candles(store, INST, H)
+        load_candles(CandleStore(tmp_path, "UTC"), INST, H)
 
 
 def test_window_takes_the_range_plus_the_lookback(tmp_path: Path) -> None:

@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from backtest.grid import parse_grid, rank, run_grid
-from backtest.model import BacktestError, Costs, RunSettings
+from backtest.model import BacktestError, Costs, RunSettings, settings_for
 from backtest.report import METRIC_HEADERS, format_summary, metrics_row, table, write_outputs
 from backtest.runner import Request, StrategyRequest, execute, prepare
 from config.loader import add_config_argument, load_config
 from config.schema import FleetConfig, TraderSettings
-from core.clock import SystemClock
+from core.clock import clock_from_env
 from core.errors import ConfigError
 from core.intervals import parse_interval
 from exchange import make_public_client
@@ -96,12 +96,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def _settings(args: argparse.Namespace, trader: TraderSettings) -> RunSettings:
     costs = Costs(args.maker_fee, args.taker_fee, args.limit_fills, args.funding_rate)
-    return RunSettings(
-        order_type=args.order_type or trader.order_type,
-        slippage=args.slippage if args.slippage is not None else trader.slippage,
-        volatility_ratio=trader.volatility_ratio,
-        initial_equity=args.equity,
-        costs=costs,
+    return settings_for(
+        trader, initial_equity=args.equity, costs=costs, order_type=args.order_type, slippage=args.slippage
     )
 
 
@@ -134,7 +130,7 @@ def _folder(args: argparse.Namespace, cfg: FleetConfig, label: str, now: datetim
 
 def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, check_credentials=False)
-    clock = SystemClock()
+    clock = clock_from_env()
     request = build_request(args, cfg)
     progress = {"auto": None, "on": True, "off": False}[args.progress]
     points: list[dict[str, Any]] = []

@@ -186,8 +186,9 @@ class _Account:
     def closes(self, ok: list[bool]) -> bool:
         traded = False
         for i, lane in enumerate(self.lanes):
-            target = self.standing[i]
-            if not ok[i] or target is None or (target == 0 and not self.books[i].pos):
+            target, pos = self.standing[i], self.books[i].pos
+            side = 1 if pos > 0 else -1 if pos < 0 else 0
+            if not ok[i] or target is None or target == side:  # plan_legs would close nothing
                 continue
             inst = lane.run.instrument
             plan = plan_legs(

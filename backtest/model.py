@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from config.schema import TraderSettings
 from core.errors import OkxfleetError
 from exchange.records import Instrument
 from strategies.registry import StrategyParams, StrategySpec, get_strategy
@@ -25,6 +26,7 @@ __all__ = [
     "RunSettings",
     "StrategyRun",
     "make_strategy_run",
+    "settings_for",
 ]
 
 OrderType = Literal["limit", "market", "optimal_limit_ioc"]
@@ -152,3 +154,17 @@ def make_strategy_run(
     except ValueError as exc:
         raise BacktestError(f"{instrument.inst_id}: {exc}") from None
     return StrategyRun(spec, params, dict(raw_params), instrument, lever)
+
+
+def settings_for(
+    trader: TraderSettings, *, initial_equity: Decimal, costs: Costs, order_type: OrderType | None = None,
+    slippage: Decimal | None = None,
+) -> RunSettings:  # fmt: skip
+    """The run settings of an account: its trader settings, with optional overrides."""
+    return RunSettings(
+        order_type=order_type or trader.order_type,
+        slippage=trader.slippage if slippage is None else slippage,
+        volatility_ratio=trader.volatility_ratio,
+        initial_equity=initial_equity,
+        costs=costs,
+    )

@@ -153,22 +153,18 @@ def prepare(
             windows = _windows(candles, runs, request)
             break
         except MissingRange as exc:
-            if not fetch or attempt == 2:
-                hint = (
-                    ""
-                    if fetch
-                    else " (fetching is off: run without --no-fetch, or the collector's --backfill)"
-                )
-                if attempt == 2:
-                    hint = (
-                        " (still missing after the collector's backfill, which only extends a file forward)"
-                    )
-                raise BacktestError(f"{exc}{hint}") from None
-            lookback = max(r.lookback for r in runs)
-            need_from = (request.start or clock.now() - request.interval.delta * lookback) - (
-                request.interval.delta * lookback
-            )
-            _backfill(cfg, store, public, clock, request, need_from, progress)
+            if not fetch:
+                raise BacktestError(f"{exc} (fetching is off: run without --no-fetch)") from None
+            if attempt == 2:
+                raise BacktestError(
+                    f"{exc} (still missing after the collector's backfill, which extends a file forward "
+                    "up to the last closed bar)"
+                ) from None
+            iv, lookback = request.interval, max(r.lookback for r in runs)
+            # no --from: as much history as the collector keeps (COLLECTOR.history_bars), at least
+            # twice the lookback
+            first = request.start or clock.now() - iv.delta * max(cfg.collector.history_bars, 2 * lookback)
+            _backfill(cfg, store, public, clock, request, first - iv.delta * lookback, progress)
     fallback = request.settings.costs.funding_rate
     return [
         Lane(r, w, load_funding(cfg.data_dir, r.inst_id, fallback))

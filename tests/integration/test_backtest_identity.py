@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backtest.model import Costs, RunSettings
+from backtest.model import Costs, settings_for
 from backtest.runner import Request, StrategyRequest, execute, prepare
 from collector.service import CollectorService
 from config import load_config
@@ -121,11 +121,8 @@ def test_trader_and_backtest_agree_bar_for_bar(sim: RunningSimulator, tmp_path: 
             ACCOUNT,
             account.interval_obj,
             tuple(StrategyRequest(s.inst_id, s.name, s.params, s.leverage) for s in account.strategies),
-            RunSettings(
-                order_type="limit",
-                slippage=Decimal("0.002"),
-                initial_equity=Decimal(10000),
-                costs=Costs(maker=MAKER_FEE, taker=TAKER_FEE),  # the simulator's fees (spot buys: in coin)
+            settings_for(  # the account's own trader settings, the simulator's fees
+                account.trader, initial_equity=Decimal(10000), costs=Costs(maker=MAKER_FEE, taker=TAKER_FEE)
             ),
             start=closes[0] - timedelta(minutes=1),
             end=closes[-1],

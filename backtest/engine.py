@@ -124,7 +124,7 @@ class _Account:
         self.market = settings.order_type != "limit"
         # per bar
         self.rows: list[int] = []
-        self.px: list[Decimal] = []
+        self._px: list[Decimal] | None = None
         self.close_s = 0
         self.margin_base = ZERO  # sizing equity - simulated equity, for the margin check
 
@@ -133,8 +133,15 @@ class _Account:
 
     def start_bar(self, k: int, close_s: int) -> None:
         self.rows = [ln.window.first + k for ln in self.lanes]
-        self.px = [ln.window.candles.close_px(r) for ln, r in zip(self.lanes, self.rows, strict=True)]
+        self._px = None
         self.close_s = close_s
+
+    @property
+    def px(self) -> list[Decimal]:
+        """The bar's closes (the signal prices), read once a bar needs them."""
+        if self._px is None:
+            self._px = [ln.window.candles.close_px(r) for ln, r in zip(self.lanes, self.rows, strict=True)]
+        return self._px
 
     @property
     def when(self) -> datetime:
@@ -279,9 +286,12 @@ def run_backtest(
         total = acct.cash
         for i, book in enumerate(acct.books):
             res = acct.results[i]
-            res.value[k] = float(share0 + book.value(acct.px[i]))
-            res.exposed[k] = book.pos != 0
-            total += book.upl(acct.px[i])
+            if book.pos:
+                res.value[k] = float(share0 + book.value(acct.px[i]))
+                res.exposed[k] = True
+                total += book.upl(acct.px[i])
+            else:  # flat: no price needed
+                res.value[k] = float(share0 + book.settled)
         curve[k] = float(total)
 
     last_px = [ln.window.candles.close_px(ln.window.first + count - 1) for ln in lanes]

@@ -83,9 +83,14 @@ class Book:
     def upl(self, price: Decimal) -> Decimal:
         return (price - self.entry) * self.pos * self.units if self.pos else ZERO
 
+    @property
+    def settled(self) -> Decimal:
+        """P&L without the open position: realised - fees - funding."""
+        return self.realised - self.fees - self.funding
+
     def value(self, price: Decimal) -> Decimal:
         """P&L so far: realised + unrealised at ``price`` - fees - funding."""
-        return self.realised + self.upl(price) - self.fees - self.funding
+        return self.settled + self.upl(price)
 
     def notional(self, price: Decimal) -> Decimal:
         return abs(self.pos) * self.units * price

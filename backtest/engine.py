@@ -23,7 +23,7 @@ slippage, rounded to the tick: :func:`trader.sizing.limit_price`); ``market`` an
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -31,7 +31,7 @@ import numpy as np
 
 from backtest.data import Window
 from backtest.funding import FundingRates, settlements
-from backtest.ledger import Book, Fill, Refusal, Trip
+from backtest.ledger import Book, LaneResult, Refusal, RunResult
 from backtest.model import BacktestError, RunSettings, StrategyRun
 from backtest.targets import TargetSource
 from core.errors import StrategyError
@@ -50,38 +50,6 @@ class Lane:
     run: StrategyRun
     window: Window
     funding: FundingRates
-
-
-@dataclass
-class LaneResult:
-    run: StrategyRun
-    method: str  # vectorised | replay
-    checked: int  # bars where the vectorised form was checked against the per-bar function
-    raw: np.ndarray  # strategy output per bar (NaN = None or skipped)
-    standing: np.ndarray  # standing target per bar (NaN = none yet)
-    value: np.ndarray  # start share + P&L so far, per bar (float, for metrics and charts)
-    exposed: np.ndarray  # bool: a position was held after the bar's orders
-    fills: list[Fill] = field(default_factory=list)
-    trips: list[Trip] = field(default_factory=list)
-    refusals: list[Refusal] = field(default_factory=list)
-    skips: list[str] = field(default_factory=list)
-    fees: Decimal = ZERO
-    funding: Decimal = ZERO
-    final_pnl: Decimal = ZERO
-
-
-@dataclass
-class RunResult:
-    closes: np.ndarray  # bar close times, epoch seconds
-    equity: np.ndarray  # account equity per bar (float)
-    initial: Decimal
-    final: Decimal
-    lanes: list[LaneResult]
-    sizing_equity: dict[int, Decimal] = field(default_factory=dict)  # per bar close with orders
-
-    @property
-    def fills(self) -> list[Fill]:
-        return sorted((f for lane in self.lanes for f in lane.fills), key=lambda f: f.time)
 
 
 def _check_lanes(lanes: Sequence[Lane]) -> int:

@@ -5,7 +5,7 @@ Linear contracts and spot are booked alike: a position of ``pos`` units (contrac
 ``(exit - entry) x units``; fees and funding come out of cash (a spot buy's fee is taken from the
 bought coins, as OKX takes it). Equity is cash plus every open
 position marked at a price. Each strategy trades its own instrument, so its P&L is the P&L of
-that instrument's book.
+that instrument's book. :class:`LaneResult` and :class:`RunResult` are what a run leaves.
 """
 
 from __future__ import annotations
@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+import numpy as np
+
+from backtest.model import StrategyRun
 from trader.diff import Holding, Leg
 
-__all__ = ["Book", "Fill", "Refusal", "Trip"]
+__all__ = ["Book", "Fill", "LaneResult", "Refusal", "RunResult", "Trip"]
 
 ZERO = Decimal(0)
 
@@ -132,3 +135,35 @@ class Book:
             time, self.inst_id, self.strategy, leg.kind, leg.side, leg.sz, price, fee, pnl, self.pos, target
         )
         return fill, pnl - fee
+
+
+@dataclass
+class LaneResult:
+    run: StrategyRun
+    method: str  # vectorised | replay
+    checked: int  # bars where the vectorised form was checked against the per-bar function
+    raw: np.ndarray  # strategy output per bar (NaN = None or skipped)
+    standing: np.ndarray  # standing target per bar (NaN = none yet)
+    value: np.ndarray  # start share + P&L so far, per bar (float, for metrics and charts)
+    exposed: np.ndarray  # bool: a position was held after the bar's orders
+    fills: list[Fill] = field(default_factory=list)
+    trips: list[Trip] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+    skips: list[str] = field(default_factory=list)
+    fees: Decimal = ZERO
+    funding: Decimal = ZERO
+    final_pnl: Decimal = ZERO
+
+
+@dataclass
+class RunResult:
+    closes: np.ndarray  # bar close times, epoch seconds
+    equity: np.ndarray  # account equity per bar (float)
+    initial: Decimal
+    final: Decimal
+    lanes: list[LaneResult]
+    sizing_equity: dict[int, Decimal] = field(default_factory=dict)  # per bar close with orders
+
+    @property
+    def fills(self) -> list[Fill]:
+        return sorted((f for lane in self.lanes for f in lane.fills), key=lambda f: f.time)

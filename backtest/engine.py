@@ -33,7 +33,7 @@ from backtest.data import Window
 from backtest.funding import FundingRates, settlements
 from backtest.ledger import Book, LaneResult, Refusal, RunResult
 from backtest.model import BacktestError, RunSettings, StrategyRun
-from backtest.targets import TargetSource
+from backtest.targets import TargetSource, VectorisedSource
 from core.errors import StrategyError
 from trader.diff import Leg, plan_legs
 from trader.sizing import equity_share, limit_price, open_sizing_price, size_target
@@ -95,6 +95,23 @@ class _Account:
         self._px: list[Decimal] | None = None
         self.close_s = 0
         self.margin_base = ZERO  # sizing equity - simulated equity, for the margin check
+
+    def quiet_until(self, k: int) -> int:
+        """Bars from ``k`` on where nothing can happen: every book flat, no standing target to
+        open, and no vectorised source signalling or checking. Returns the first bar that is not
+        quiet (``k`` itself when the replay, or a position, needs every bar)."""
+        if any(b.pos for b in self.books) or any(s in (1, -1) for s in self.standing):
+            return k
+        ends = [s.next_event(k) if isinstance(s, VectorisedSource) else k for s in self.sources]
+        return min(ends)
+
+    def pass_quietly(self, k: int, stop: int, share0: Decimal) -> None:
+        """Record the quiet bars ``k .. stop - 1``: targets stand, values stay, nobody is exposed."""
+        for i, book in enumerate(self.books):
+            res = self.results[i]
+            res.value[k:stop] = float(share0 + book.settled)
+            if self.standing[i] is not None:
+                res.standing[k:stop] = self.standing[i]
 
     def equity(self) -> Decimal:
         return self.cash + sum((b.upl(p) for b, p in zip(self.books, self.px, strict=True)), ZERO)
@@ -238,9 +255,16 @@ def run_backtest(
     used: dict[int, Decimal] = {}
     times = lanes[0].window.candles.times
     first = lanes[0].window.first
-    for k in range(count):
-        close_s = int(times[first + k]) + iv.seconds
-        closes[k] = close_s
+    closes[:] = times[first : first + count] + iv.seconds
+    k = 0
+    while k < count:
+        quiet = acct.quiet_until(k)
+        if quiet > k:
+            acct.pass_quietly(k, quiet, share0)
+            curve[k:quiet] = float(acct.cash)
+            k = quiet
+            continue
+        close_s = int(closes[k])
         acct.start_bar(k, close_s)
         acct.pay_funding(close_s - iv.seconds, close_s)
         ok = acct.update_targets(k)
@@ -261,6 +285,7 @@ def run_backtest(
             else:  # flat: no price needed
                 res.value[k] = float(share0 + book.settled)
         curve[k] = float(total)
+        k += 1
 
     last_px = [ln.window.candles.close_px(ln.window.first + count - 1) for ln in lanes]
     for i, (book, res) in enumerate(zip(acct.books, acct.results, strict=True)):

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-import strategies.vectorised  # noqa: F401  (registers the built-in vectorised forms)
 from backtest.data import Candles, MissingRange, Window, load_candles, window
 from backtest.engine import Lane, RunResult, run_backtest
 from backtest.funding import load_funding

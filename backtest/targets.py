@@ -19,6 +19,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+import strategies.vectorised  # noqa: F401  (registers the built-in vectorised forms)
 from backtest.data import Window
 from backtest.model import BacktestError, StrategyRun
 from strategies.guard import run_strategy
@@ -59,8 +60,16 @@ class VectorisedSource:
         self.window = window
         self.values = values
         self.replay = ReplaySource(run, window)
-        self.checks = _sample_rows(values[window.first : window.first + window.count], sample)
+        traded = values[window.first : window.first + window.count]
+        self.checks = _sample_rows(traded, sample)
         self.checked = 0
+        # bars where this source does something: a target, or a check against the per-bar function
+        self.events = np.union1d(np.flatnonzero(~np.isnan(traded)), np.fromiter(self.checks, np.int64))
+
+    def next_event(self, k: int) -> int:
+        """The first traded bar >= ``k`` where this source gives a target or is checked."""
+        at = int(np.searchsorted(self.events, k))
+        return int(self.events[at]) if at < len(self.events) else self.window.count
 
     def target(self, k: int, now_pos: int, entry: Decimal | None) -> int | None:
         value = self.values[self.window.first + k]

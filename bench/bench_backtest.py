@@ -3,7 +3,7 @@ grid on a year of 1h bars on every core vs one; peak memory.
 
 ``.venv/bin/python -m bench.bench_backtest [--replay-bars 30000] [--workers N]``
 
-1. **Targets, 525,600 1m bars** (one year, ``bollinger`` n=20 m=2, a seeded random walk with
+1. **Targets, 525,600 1m bars** (one year, ``bollinger`` n=20 m=2 at leverage 1, a seeded random walk with
    0.01 ticks written as a collector CSV and read by the backtester's loader). The candidate is the
    strategy's vectorised form over the whole year (what ``--method vectorised`` computes before
    the bar loop); the baseline is the per-bar replay the trader's own call path makes (the guard,
@@ -108,7 +108,7 @@ def year_run(root: str, replay_bars: int) -> dict[str, float | int | str]:
     started = time.perf_counter()
     candles = load_candles(store, INST, parse_interval("1m"))
     load_s = time.perf_counter() - started
-    run = make_strategy_run("bollinger", PARAMS, instrument(), D(3), D(20))
+    run = make_strategy_run("bollinger", PARAMS, instrument(), D(1), D(20))
     end = candles.time(len(candles) - 1) + candles.interval.delta
     w = window(candles, candles.time(run.lookback - 1), end, run.lookback)
     vec_s = best(lambda: make_source(run, w, "vectorised"), 3)
@@ -135,6 +135,7 @@ def year_run(root: str, replay_bars: int) -> dict[str, float | int | str]:
     return {
         "bars": w.count, "replayed": bars, "same": same, "load_s": load_s, "vec_s": vec_s,
         "replay_s": replay_s, "loop_s": loop_s, "loop_replay_s": loop_replay_s, "fills": len(result.fills),
+        "exposure": float(result.lanes[0].exposed.mean()), "final": f"{result.final:.2f}",
         "peak_mb": peak_rss_mb(),
         "data_mb": float(candles.frame.memory_usage(deep=True).sum() / 2**20),
     }  # fmt: skip
@@ -158,7 +159,8 @@ def bench_year(root: Path, replay_bars: int) -> None:
     emit("backtest", f"targets, {bars:,} 1m bars (bollinger)", float(r["vec_s"]), float(r["replay_s"]),
          unit="s", target="< 1 s and >= 50x", note=f"vectorised vs per-bar replay{scaled}")  # fmt: skip
     whole, whole_replay = float(r["vec_s"]) + float(r["loop_s"]), float(r["loop_replay_s"])
-    print(f"whole backtest: {whole:.2f} s with vectorised targets ({r['fills']:,} fills), "
+    print(f"whole backtest: {whole:.2f} s with vectorised targets ({r['fills']:,} fills, exposure "
+          f"{float(r['exposure']):.0%}, equity 10000 -> {r['final']}), "
           f"{whole_replay:.1f} s replayed (scaled)")  # fmt: skip
     emit("backtest", f"whole backtest, {bars:,} 1m bars", whole, whole_replay, unit="s",
          note="targets + Decimal bar loop; baseline: same loop on replayed targets (scaled)")  # fmt: skip
@@ -171,7 +173,7 @@ def bench_year(root: Path, replay_bars: int) -> None:
 
 def bench_grid(store: CandleStore, workers: int) -> None:
     candles = write_year(store, "1h", YEAR_1H, seed=2)
-    base = make_strategy_run("bollinger", PARAMS, instrument(), D(3), D(20))
+    base = make_strategy_run("bollinger", PARAMS, instrument(), D(1), D(20))
     end = candles.time(len(candles) - 1) + candles.interval.delta
     lane = Lane(base, window(candles, candles.time(300), end, base.lookback), FundingRates(D("0.0001")))
     request = Request(

@@ -89,6 +89,7 @@ class _Account:
         costs = settings.costs
         self.fee_rates = [costs.fee_rate(ln.run.instrument.is_contract, settings.order_type) for ln in lanes]
         self.swaps = [ln.run.instrument.inst_type == "SWAP" for ln in lanes]
+        self.specs = [ln.run.sizing for ln in lanes]
         self.market = settings.order_type != "limit"
         # per bar
         self.rows: list[int] = []
@@ -191,20 +192,21 @@ class _Account:
                 traded = True
         return traded
 
-    def opens(self, ok: list[bool], sizing: Decimal) -> bool:
+    def opens(self, ok: list[bool], sizing: Decimal, equity: Decimal) -> bool:
         traded = False
         share = equity_share(sizing, self.n)
         # The margin check sees the equity the opens were sized from, less what they have cost.
-        self.margin_base = sizing - self.equity()
+        self.margin_base = sizing - equity
+        px = self.px
         for i, lane in enumerate(self.lanes):
             target = self.standing[i]
             run, inst = lane.run, lane.run.instrument
             if not ok[i] or target not in (1, -1) or (target == -1 and run.mode == "spot"):
                 continue
             result = size_target(
-                run.sizing, share=share, leverage=run.leverage,
+                self.specs[i], share=share, leverage=run.leverage,
                 volatility_ratio=self.settings.volatility_ratio,
-                price=open_sizing_price(self.px[i], self.settings.slippage),
+                price=open_sizing_price(px[i], self.settings.slippage),
             )  # fmt: skip
             plan = plan_legs(
                 target, self.books[i].holding, result.size, run.mode,
@@ -270,8 +272,9 @@ def run_backtest(
         ok = acct.update_targets(k)
         traded = acct.closes(ok)
         if any(ok[i] and (s == 1 or s == -1) for i, s in enumerate(acct.standing)):
-            sizing = override.get(close_s, acct.equity())
-            if acct.opens(ok, sizing) or traded:
+            equity = acct.equity()
+            sizing = override.get(close_s, equity)
+            if acct.opens(ok, sizing, equity) or traded:
                 used[close_s] = sizing
         elif traded:
             used[close_s] = acct.equity()
@@ -279,9 +282,10 @@ def run_backtest(
         for i, book in enumerate(acct.books):
             res = acct.results[i]
             if book.pos:
-                res.value[k] = float(share0 + book.value(acct.px[i]))
+                px = acct.px[i]
+                res.value[k] = float(share0 + book.value(px))
                 res.exposed[k] = True
-                total += book.upl(acct.px[i])
+                total += book.upl(px)
             else:  # flat: no price needed
                 res.value[k] = float(share0 + book.settled)
         curve[k] = float(total)

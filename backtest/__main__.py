@@ -59,7 +59,10 @@ def _decimal(text: str) -> Decimal:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m backtest", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m backtest",
+        description="What would a configured account, or one strategy, have done? (see README: Backtesting)",
+    )
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--account", help="backtest this account of the config (all its strategies)")
     what.add_argument("--strategy", help="backtest one strategy (with --inst, --interval, --params)")
@@ -73,7 +76,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--to", dest="end", type=lambda t: _when(t, end=True), help="last day (inclusive)")
     p.add_argument("--equity", type=_decimal, default=Decimal(10000), help="starting equity (USDT)")
     p.add_argument("--order-type", choices=("limit", "market", "optimal_limit_ioc"), help="override")
-    p.add_argument("--slippage", type=_decimal, help="override the configured slippage (fraction)")
+    p.add_argument("--slippage", type=_decimal, help="override the configured slippage (a fraction)")
     p.add_argument("--maker-fee", type=_decimal, help="fee rate (default: OKX base tier)")
     p.add_argument("--taker-fee", type=_decimal, help="fee rate (default: OKX base tier)")
     p.add_argument("--limit-fills", choices=("taker", "maker"), default="taker", help="fee of limit fills")

@@ -27,6 +27,7 @@ BENCHES: dict[str, list[str]] = {
     "gateway": ["bench.bench_gateway"],
     "gateway_pool": ["bench.bench_gateway_pool"],
     "monitor": ["bench.bench_monitor"],
+    "backtest": ["bench.bench_backtest"],
 }
 ROOT = Path(__file__).resolve().parents[1]
 

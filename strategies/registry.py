@@ -12,6 +12,11 @@ its parameters and a lookback function saying how many *closed* bars it needs::
     def sma_cross(df, now_pos, avg_price, params): ...
 
 ``config`` validates each configured strategy's name and params against this registry at load.
+
+A strategy may also register a *vectorised form* for the backtester (:func:`register_vectorised`):
+``(df, params) -> array`` with, for every row ``i`` of the whole history ``df``, the target the
+per-bar function returns when handed the ``lookback`` rows ending at ``i`` (NaN for ``None`` and
+for rows with too little history). The backtester checks it against the per-bar function.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, Protocol, TypeVar
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -29,8 +35,10 @@ __all__ = [
     "StrategyFunc",
     "StrategyParams",
     "StrategySpec",
+    "VectorisedFunc",
     "get_strategy",
     "register",
+    "register_vectorised",
     "strategy_names",
 ]
 
@@ -75,8 +83,15 @@ class StrategySpec(Generic[P]):
         """Closed bars the strategy needs to give a meaningful answer."""
         return int(self.lookback_fn(params))
 
+    @property
+    def vectorised(self) -> VectorisedFunc | None:
+        """The whole-history form registered with :func:`register_vectorised`, if any."""
+        return VECTORISED.get(self.name)
+
 
 REGISTRY: dict[str, StrategySpec[Any]] = {}
+VectorisedFunc = Callable[[pd.DataFrame, Any], np.ndarray]
+VECTORISED: dict[str, VectorisedFunc] = {}
 
 
 def register(
@@ -95,6 +110,19 @@ def register(
             lookback_fn=lookback,
             description=next(iter((func.__doc__ or "").strip().splitlines()), ""),
         )
+        return func
+
+    return wrap
+
+
+def register_vectorised(name: str) -> Callable[[VectorisedFunc], VectorisedFunc]:
+    """Decorator adding the vectorised form of the strategy ``name`` (see the module docstring)."""
+
+    def wrap(func: VectorisedFunc) -> VectorisedFunc:
+        old = VECTORISED.get(name)
+        if old is not None and not _same_function(old, func):
+            raise ValueError(f"vectorised form of {name!r} registered twice")
+        VECTORISED[name] = func
         return func
 
     return wrap

@@ -18,7 +18,7 @@ from trader.diff import Leg, plan_legs
 from trader.execution import LegOrder, LegOutcome
 from trader.journal import SignalRow
 from trader.signals import Decision
-from trader.sizing import SizingSpec, size_target
+from trader.sizing import SizingSpec, open_sizing_price, size_target
 from trader.state import AccountState
 
 __all__ = ["phase_closes", "phase_opens", "sizing_price"]
@@ -44,7 +44,7 @@ def _leg_order(ctx: TraderContext, d: Decision, leg: Leg) -> LegOrder:
 
 def sizing_price(ctx: TraderContext, signal_px: Decimal) -> Decimal:
     """Opens are sized at the worst price the first order accepts, not at the last close."""
-    return signal_px * (1 + ctx.settings.slippage)
+    return open_sizing_price(signal_px, ctx.settings.slippage)
 
 
 def _size(ctx: TraderContext, d: Decision, share: Decimal, skipped: list[str]) -> Decimal:

@@ -28,6 +28,7 @@ __all__ = [
     "equity_share",
     "floor_to_step",
     "limit_price",
+    "open_sizing_price",
     "size_target",
 ]
 
@@ -151,6 +152,11 @@ def size_target(
             ),
         )
     return SizeResult(size, raw, leverage, share)
+
+
+def open_sizing_price(signal_px: Decimal, slippage: Decimal) -> Decimal:
+    """Opens are sized at the worst price the first order accepts, not at the last close."""
+    return signal_px * (1 + slippage)
 
 
 def limit_price(ref: Decimal, side: str, slippage: Decimal, tick_sz: Decimal, step: int = 0) -> Decimal:

@@ -1,12 +1,13 @@
 """A backtest's trades on the chart: the file-based hook for the backtester.
 
-A backtest run that wants its trades drawn writes ``<data_dir>/backtests/<run>/trades.csv``::
+``python -m backtest`` writes ``<data_dir>/backtests/<run>/trades.csv`` (see ``backtest/report.py``)::
 
-    ts,inst_id,side,px,sz
-    2026-03-02T12:01:00+00:00,BTC-USDT-SWAP,buy,64012.5,0.01
+    time,inst_id,strategy,kind,side,sz,price,fee,pnl,position,target
+    2026-03-02T12:01:00+00:00,BTC-USDT-SWAP,sma_cross,open,buy,0.01,64012.5,0.32,0,0.01,1
 
-(``ts`` ISO 8601 with its UTC offset, ``side`` buy/sell, ``px``/``sz`` decimal strings). The chart
-page draws them when opened with ``&backtest=<run>``. Run names are plain (letters, digits, ``._-``)
+Of those the chart needs ``time`` (ISO 8601 with its UTC offset), ``inst_id``, ``side`` (buy/sell),
+``price`` and ``sz`` (decimal strings); other columns are ignored. The chart page draws them when
+opened with ``&backtest=<run>``. Run names are plain (letters, digits, ``._-``)
 so a name can never leave the ``backtests`` folder.
 """
 
@@ -23,7 +24,7 @@ from core.errors import DataError
 
 __all__ = ["COLUMNS", "RUN_RE", "read_trades", "trades_path"]
 
-COLUMNS = ("ts", "inst_id", "side", "px", "sz")
+COLUMNS = ("time", "inst_id", "side", "price", "sz")
 RUN_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -36,12 +37,12 @@ def trades_path(data_dir: Path, run: str) -> Path:
 
 def _parse(row: dict[str, str], where: str) -> dict[str, Any]:
     try:
-        ts = datetime.fromisoformat(row["ts"])
-        px, sz = Decimal(row["px"]), Decimal(row["sz"])
+        ts = datetime.fromisoformat(row["time"])
+        px, sz = Decimal(row["price"]), Decimal(row["sz"])
     except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
         raise DataError(f"{where}: malformed trade {row!r} ({exc})") from None
     if ts.tzinfo is None:
-        raise DataError(f"{where}: time without UTC offset: {row['ts']!r}")
+        raise DataError(f"{where}: time without UTC offset: {row['time']!r}")
     if row["side"] not in ("buy", "sell"):
         raise DataError(f"{where}: side must be buy or sell, got {row['side']!r}")
     if not (px.is_finite() and sz.is_finite()):
@@ -53,7 +54,8 @@ def read_trades(path: Path, inst_id: str) -> list[dict[str, Any]]:
     """The trades of ``inst_id`` in ``path``, in file order; ``DataError`` naming a bad row."""
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
-        if tuple(reader.fieldnames or ()) != COLUMNS:
-            raise DataError(f"{path}: header must be {','.join(COLUMNS)}, got {reader.fieldnames}")
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise DataError(f"{path}: header lacks {','.join(missing)} (got {reader.fieldnames})")
         rows = [_parse(r, f"{path}, line {reader.line_num}") for r in reader]
     return [r for r in rows if r["inst_id"] == inst_id]

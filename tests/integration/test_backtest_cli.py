@@ -15,6 +15,7 @@ import pytest
 from backtest.__main__ import main
 from backtest.report import TRADE_COLUMNS
 from core.clock import SystemClock
+from monitor.backtests import read_trades
 from simulator.server import RunningSimulator
 
 ACCOUNT = "sub1"
@@ -76,6 +77,8 @@ def test_account_run_backfills_and_writes_its_outputs(
         rows = list(csv.reader(fh))
     assert tuple(rows[0]) == TRADE_COLUMNS
     assert len(rows) > 2
+    drawn = read_trades(out / "trades.csv", "ETH-USDT-SWAP")  # the monitor's chart overlay reads it
+    assert len(drawn) == sum(1 for r in rows[1:] if r[1] == "ETH-USDT-SWAP") > 0
     assert (out / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len((out / "equity.csv").read_text().splitlines()) == 7 * 24 + 1
 

@@ -330,9 +330,9 @@ def test_a_backtest_runs_trades_on_the_chart(server: MonitorServer, cfg: FleetCo
     run.parent.mkdir(parents=True)
     at = CLOSE - timedelta(minutes=3, seconds=-20)
     run.write_text(
-        "ts,inst_id,side,px,sz\n"
-        f"{at.isoformat()},{BTC},buy,100.5,0.01\n"
-        f"{(at + timedelta(minutes=1)).isoformat()},{ETH},sell,2000,1\n",
+        "time,inst_id,strategy,kind,side,sz,price,fee,pnl,position,target\n"
+        f"{at.isoformat()},{BTC},sma_cross,open,buy,0.01,100.5,0.01,0,0.01,1\n"
+        f"{(at + timedelta(minutes=1)).isoformat()},{ETH},bollinger,open,sell,1,2000,1,0,-1,-1\n",
         encoding="utf-8",
     )
     query = {"inst": BTC, "interval": "1m", "backtest": "bt-1"}
@@ -345,7 +345,8 @@ def test_a_backtest_runs_trades_on_the_chart(server: MonitorServer, cfg: FleetCo
     missing = _get(server, "/api/overlays", params={**query, "backtest": "nope"})
     assert missing.status_code == 404
     assert "unknown backtest run 'nope'" in missing.json()["error"]
-    run.write_text(run.read_text(encoding="utf-8") + f"{at.isoformat()},{BTC},hold,1,1\n", encoding="utf-8")
+    junk = f"{at.isoformat()},{BTC},x,open,hold,1,1,0,0,1,1\n"
+    run.write_text(run.read_text(encoding="utf-8") + junk, encoding="utf-8")
     broken = _get(server, "/api/overlays", params=query)
     assert broken.status_code == 500
     assert "line 4" in broken.json()["error"]

@@ -75,7 +75,7 @@ def test_open_reverse_close_keep(rig_factory: Any, pos_mode: str) -> None:
     assert keep.outcomes == []
 
     sent = orders_sent(rig)
-    assert [(o["side"], o["posSide"] or None, o["reduceOnly"] or None) for o in sent] == (
+    assert [(o["side"], o.get("posSide") or None, o.get("reduceOnly") or None) for o in sent] == (
         [("buy", "long", None), ("sell", "long", None), ("sell", "short", None), ("buy", "short", None)]
         if hedge
         else [("buy", None, None), ("sell", None, True), ("sell", None, None), ("buy", None, True)]

@@ -72,6 +72,7 @@ class LegOutcome:
     error: ExchangeError | None = None
     unresolved: bool = False
     late: bool = False  # not (fully) worked: its bar stopped being current
+    retry: bool = False  # ``error`` proved the order absent: a new attempt may follow
     sz: Decimal = ZERO  # what the leg aims for: the leg's size, less what re-pricing higher cut
 
     def __post_init__(self) -> None:
@@ -198,6 +199,7 @@ class Executor:
         if isinstance(result, OrderAck):
             self.journal.mark_acked(cl, result.ord_id, now)
             working[cl] = req.inst_id
+            out.error, out.retry = None, False
             return True
         if isinstance(result, OrderRejected):  # a per-order refusal: no order exists
             log.warning("%s %s %s rejected: %s", self.account, req.inst_id, cl, result)
@@ -229,7 +231,8 @@ class Executor:
             return
         row = self.journal.order(cl)
         if row is not None and row.status == "not_placed":
-            return  # proven absent: the next round sends a new attempt (a new clOrdId)
+            out.error, out.retry = result, True  # proven absent: the next round sends a new attempt
+            return
         out.unresolved = True
         out.error = result
         self.alert(
@@ -284,7 +287,7 @@ class Executor:
 
     @staticmethod
     def _more_to_do(out: LegOutcome) -> bool:
-        if out.error is not None or out.unresolved:
+        if (out.error is not None and not out.retry) or out.unresolved:
             return False
         lo = out.leg_order
         return floor_to_step(out.remaining, lo.lot_sz) >= max(lo.min_sz, lo.lot_sz)

@@ -21,7 +21,7 @@ from exchange import make_account_client
 from exchange.records import OrderRequest
 from notify.events import TradingAlert
 from simulator.server import RunningSimulator
-from tests.integration.test_trader_helpers import T0, TraderRig
+from tests.integration.test_trader_helpers import T0, TraderRig, config_text, register_account
 from trader.__main__ import main
 from trader.alerts import recent_alerts
 from trader.clordid import make_cl_ord_id
@@ -259,3 +259,24 @@ def test_no_journal_transaction_is_held_across_a_network_call(make_rig: Any) -> 
     rig.publish(T0 + MINUTE, {BTC: None})
     rig.run(T0 + MINUTE)
     assert guard.calls > 10
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage" * 200], ids=["empty", "corrupt"])
+def test_a_bad_journal_stops_start_up_with_exit_3(
+    sim_module: RunningSimulator, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes
+) -> None:
+    name = "j" + uuid.uuid4().hex[:10]
+    register_account(sim_module.control, name, balance="100", pos_mode="net")
+    path = tmp_path / "config.py"
+    path.write_text(config_text(sim_module.base_url, tmp_path / "data", name, {BTC: 2}), encoding="utf-8")
+    journal = tmp_path / "data" / "journal" / f"{name}.sqlite"
+    journal.parent.mkdir(parents=True)
+    journal.write_bytes(content)
+
+    assert main([name, "--config", str(path), "--once"]) == 3
+    assert main([name, "--config", str(path), "--report"]) == 3
+
+    err = capsys.readouterr().err
+    assert str(journal) in err
+    assert "Traceback" not in err
+    assert journal.read_bytes() == content  # never replaced by a fresh history

@@ -381,6 +381,11 @@ class AccountClient:
             idempotent=not is_mutating(method, bare),
         )
 
+    def public_get(self, path: str, params: Mapping[str, Any]) -> Any:
+        """Unsigned ``GET /api/v5/<path>`` over this account's connection; the raw reply (for a
+        keyless :class:`exchange.public.PublicClient` that should not open one of its own)."""
+        return self.transport.send(self._acct, "GET", "/api/v5/" + path, dict(params), signed=False)
+
     def close(self) -> None:
         for api in self._apis:
             api.close()

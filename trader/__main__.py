@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from exchange import make_account_client, make_public_client
+    from exchange import make_account_client, make_market_client
     from notify.format import ReportCadence
     from notify.service import make_notifier
     from trader.context import build_context
@@ -58,7 +58,7 @@ def _run(args: argparse.Namespace) -> int:
     clock = clock_from_env()
     credentials = resolve_credentials(cfg, account)
     client = make_account_client(cfg.exchange, credentials, clock, account=account)
-    public = make_public_client(cfg.exchange, clock)
+    public = make_market_client(client, clock)  # instruments and tickers: no ccxt in the trader
     # DingTalk counts its rate window in wall time, also in an accelerated demo (as in the collector)
     wall = SystemClock() if isinstance(clock, ScaledClock) else clock
     notifier = make_notifier(cfg, process=f"trader-{account}", account=account, clock=wall)

@@ -99,3 +99,19 @@ def test_absurd_size_is_a_parameter_error_not_a_crash(client: AccountClient, sz:
 
     assert info.value.code == "51000"
     assert "sz" in info.value.msg
+
+
+def test_the_market_client_reads_instruments_and_tickers_without_ccxt(client: AccountClient) -> None:
+    import subprocess
+    import sys
+
+    from exchange import make_market_client
+
+    public = make_market_client(client, SystemClock())
+    assert public.instrument(SWAP).inst_id == SWAP
+    assert public.ticker(SWAP).last > 0
+    code = (
+        "import sys, trader.__main__, trader.service, trader.context, exchange, notify.service; "
+        "sys.exit('ccxt' in sys.modules or 'requests' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

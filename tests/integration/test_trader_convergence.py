@@ -25,8 +25,11 @@ from tests.integration.test_trader_helpers import T0, TraderRig, config_text, re
 from trader.__main__ import main
 from trader.alerts import recent_alerts
 from trader.clordid import make_cl_ord_id
+from trader.cycle import _record_decisions
 from trader.journal import OrderIntent
 from trader.service import TraderService
+from trader.signals import Decision
+from trader.state import fetch_state
 
 MINUTE = timedelta(minutes=1)
 BTC = "BTC-USDT-SWAP"
@@ -280,3 +283,15 @@ def test_a_bad_journal_stops_start_up_with_exit_3(
     assert str(journal) in err
     assert "Traceback" not in err
     assert journal.read_bytes() == content  # never replaced by a fresh history
+
+
+def test_a_strategy_error_is_alerted_at_once(make_rig: Any) -> None:
+    rig: TraderRig = make_rig()
+    rig.ctx.journal.start_cycle(T0, "1m", rig.clock.now())
+    state = fetch_state(rig.client, rig.ctx.instruments, "cross", "USDT")
+    failed = Decision(BTC, "test_target", skipped="StrategyError: test_target on BTC-USDT-SWAP: boom")
+    _record_decisions(rig.ctx, T0, [failed], state)
+    (alert,) = rig.events(TradingAlert)
+    assert (alert.kind, alert.inst_id) == ("strategy_error", BTC)
+    assert "boom" in alert.detail
+    assert [r.kind for r in recent_alerts(rig.ctx.journal)] == ["strategy_error"]

@@ -84,6 +84,14 @@ FAULTS = [  # the first matching rule that fires wins
         "path": "/api/v5/trade/*order*",
         "method": "POST",
     },
+    {  # the next one: held past the client's 2 s timeout, then executed (late registration)
+        "kind": "late",
+        "rate": 1.0,
+        "count": 1,
+        "path": "/api/v5/trade/*order*",
+        "method": "POST",
+        "hold_ms": 2500,
+    },
     {  # then about one in eight
         "kind": "lost_response",
         "rate": 0.12,

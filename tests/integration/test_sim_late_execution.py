@@ -3,6 +3,8 @@ items 2 and 16), seen through the real exchange client."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -10,9 +12,10 @@ from decimal import Decimal
 
 import pytest
 
+from config.credentials import Credentials
 from config.schema import ExchangeSettings
 from core.clock import SystemClock
-from exchange import AccountClient, make_account_client
+from exchange import AccountClient, make_account_client, make_market_client
 from exchange.errors import OrderRejected, UnknownOutcome
 from exchange.records import OrderRequest
 from exchange.retry import RetryPolicy
@@ -26,8 +29,6 @@ SWAP = "BTC-USDT-SWAP"
 def client(sim_module: RunningSimulator) -> Iterator[AccountClient]:
     sim_module.control.reset()
     sim_module.control.set_rate_limits(False)
-    from config.credentials import Credentials
-
     settings = ExchangeSettings(mode="simulator", base_url=sim_module.base_url, timeout_s=0.5)
     c = make_account_client(settings, Credentials(SIM_KEY, SIM_SECRET, SIM_PASSPHRASE), SystemClock())
     c.retry = RetryPolicy(max_attempts=2, base_s=0.05, cap_s=0.1)
@@ -102,11 +103,6 @@ def test_absurd_size_is_a_parameter_error_not_a_crash(client: AccountClient, sz:
 
 
 def test_the_market_client_reads_instruments_and_tickers_without_ccxt(client: AccountClient) -> None:
-    import subprocess
-    import sys
-
-    from exchange import make_market_client
-
     public = make_market_client(client, SystemClock())
     assert public.instrument(SWAP).inst_id == SWAP
     assert public.ticker(SWAP).last > 0

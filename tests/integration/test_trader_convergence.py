@@ -19,7 +19,8 @@ import pytest
 from config.credentials import Credentials, simulator_credentials
 from exchange import make_account_client
 from exchange.records import OrderRequest
-from notify.events import TradingAlert
+from notify.events import BarReport, TradingAlert
+from notify.service import RecordingNotifier
 from simulator.server import RunningSimulator
 from tests.integration.test_trader_helpers import T0, TraderRig, config_text, register_account
 from trader.__main__ import main
@@ -295,3 +296,34 @@ def test_a_strategy_error_is_alerted_at_once(make_rig: Any) -> None:
     assert (alert.kind, alert.inst_id) == ("strategy_error", BTC)
     assert "boom" in alert.detail
     assert [r.kind for r in recent_alerts(rig.ctx.journal)] == ["strategy_error"]
+
+
+def test_a_bar_overrun_by_the_previous_cycle_is_journaled_and_alerted(make_rig: Any) -> None:
+    holder: list[Any] = []
+
+    class Overrun(RecordingNotifier):
+        def notify(self, event: Any) -> None:
+            super().notify(event)
+            if not isinstance(event, BarReport):
+                return
+            rig, service = holder
+            if len([e for e in self.events if isinstance(e, BarReport)]) == 1:
+                rig.clock.advance(90)  # the first cycle ran past the next close
+                rig.publish(T0 + 2 * MINUTE, {BTC: None})
+            else:
+                service.stop.set()
+
+    rig: TraderRig = make_rig(notifier=Overrun(), trader={"marker_deadline_s": 8})
+    rig.publish(T0, {BTC: 1})
+    service = TraderService(rig.ctx)
+    holder.extend([rig, service])
+    assert service.run() == 0
+    cycles = {
+        r["bar_close"]: (r["status"], r["reason"]) for r in rig.ctx.journal.query("SELECT * FROM cycles")
+    }
+    assert cycles[(T0 + MINUTE).isoformat()][0] == "skipped"
+    assert "overrun" in cycles[(T0 + MINUTE).isoformat()][1]
+    assert cycles[(T0 + 2 * MINUTE).isoformat()][0] == "done"
+    skipped = [a for a in rig.events(TradingAlert) if a.kind == "bar_skipped"]
+    assert len(skipped) == 1
+    assert "overrun" in skipped[0].detail

@@ -24,6 +24,7 @@ BENCHES: dict[str, list[str]] = {
     "exchange": ["bench.bench_exchange"],
     "collector": ["bench.bench_collector"],
     "trader": ["bench.bench_trader", "--repeats", "3"],
+    "trader_rss": ["bench.bench_trader_rss"],
     "gateway": ["bench.bench_gateway"],
     "gateway_pool": ["bench.bench_gateway_pool"],
     "monitor": ["bench.bench_monitor"],

@@ -87,6 +87,12 @@ class TraderSettings(Frozen):
     )
     volatility_ratio: Decimal = Field(Decimal("0.98"), gt=0, le=1)
     margin_mode: Literal["cross", "isolated"] = "cross"
+    order_exp_s: float = Field(
+        5.0, gt=0, le=60, description="expTime of order requests: OKX refuses them if they arrive later"
+    )
+    target_alert_bars: int = Field(
+        3, ge=1, le=10_000, description="alert when a target is missed this many bars in a row"
+    )
 
 
 class DingTalkSettings(Frozen):

@@ -35,7 +35,7 @@ from exchange.errors import (
     UnknownInstrument,
     UnknownOutcome,
 )
-from exchange.factory import make_account_client, make_public_client, okx_flag
+from exchange.factory import make_account_client, make_market_client, make_public_client, okx_flag
 from exchange.private import AccountClient
 from exchange.public import PublicClient
 
@@ -53,6 +53,7 @@ __all__ = [
     "UnknownInstrument",
     "UnknownOutcome",
     "make_account_client",
+    "make_market_client",
     "make_public_client",
     "okx_flag",
 ]

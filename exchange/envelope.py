@@ -16,7 +16,6 @@ from typing import Any
 from core.redaction import redact
 from exchange.errors import (
     BadResponse,
-    ExchangeAuthError,
     ExchangeError,
     ExchangeRateLimited,
     ExchangeUnavailable,
@@ -126,5 +125,7 @@ def error_for_http_status(
             return UnknownOutcome(str(status), msg, endpoint=endpoint)
         return ExchangeUnavailable(str(status), msg, endpoint=endpoint)
     if status in (401, 403):
-        return ExchangeAuthError(str(status), msg, endpoint=endpoint)
+        # No OKX code: a CDN/WAF page or a proxy, not OKX refusing the keys (OKX says 501xx in
+        # JSON). Not a definite refusal, so temporary: the caller retries with backoff.
+        return ExchangeUnavailable(str(status), f"{msg} (no OKX error code)", endpoint=endpoint)
     return BadResponse(str(status), msg, endpoint=endpoint)

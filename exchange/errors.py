@@ -38,6 +38,7 @@ __all__ = [
     "OrderRejected",
     "UnknownInstrument",
     "UnknownOutcome",
+    "as_unknown",
     "error_for_code",
 ]
 
@@ -92,6 +93,15 @@ class UnknownOutcome(ExchangeError):
 
 class BadResponse(ExchangeError):
     """A reply that does not match OKX's documented shape."""
+
+
+def as_unknown(exc: ExchangeError) -> UnknownOutcome:
+    """``exc`` (met while placing an order) as an unknown outcome: only a per-order rejection
+    proves that no order exists, so anything else means "look the clOrdId up"."""
+    if isinstance(exc, UnknownOutcome):
+        return exc
+    what = f"{type(exc).__name__}: {exc.msg}" if exc.msg else type(exc).__name__
+    return UnknownOutcome(exc.code, f"{what}; outcome unknown", endpoint=exc.endpoint, s_code=exc.s_code)
 
 
 # Codes with the reason each reaction is safe (nautilus_trader style).

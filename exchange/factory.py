@@ -18,7 +18,6 @@ from config.credentials import Credentials
 from config.schema import ExchangeSettings
 from core.clock import Clock, ScaledClock, SystemClock
 from core.redaction import register_secret
-from exchange.ccxtraw import new_public_exchange
 from exchange.envelope import check_envelope
 from exchange.errors import BadResponse
 from exchange.logbridge import route_loguru
@@ -29,7 +28,7 @@ from exchange.ratelimit import DEFAULT_PRIVATE_LIMIT, PRIVATE_LIMITS, PUBLIC_LIM
 from exchange.signing import ServerTime
 from exchange.transport import SignedTransport
 
-__all__ = ["make_account_client", "make_public_client", "okx_flag"]
+__all__ = ["make_account_client", "make_market_client", "make_public_client", "okx_flag"]
 
 _TIME = "/api/v5/public/time"
 
@@ -50,6 +49,8 @@ def okx_flag(mode: str) -> str:
 
 def make_public_client(settings: ExchangeSettings, clock: Clock, *, max_workers: int = 16) -> PublicClient:
     """The keyless market-data client; make one per process (public budgets are per IP)."""
+    from exchange.ccxtraw import new_public_exchange  # ccxt: only processes that use it load it
+
     route_loguru()
     return PublicClient(
         new_exchange=lambda: new_public_exchange(settings),
@@ -57,6 +58,13 @@ def make_public_client(settings: ExchangeSettings, clock: Clock, *, max_workers:
         limiter=RateLimiter(_budget_clock(clock), PUBLIC_LIMITS, name="public"),
         max_workers=max_workers,
     )
+
+
+def make_market_client(via: AccountClient, clock: Clock) -> PublicClient:
+    """A keyless client for instruments and tickers without ccxt (the trader's): its unsigned
+    requests use the account client's connection, under the per-IP public budgets."""
+    limiter = RateLimiter(_budget_clock(clock), PUBLIC_LIMITS, name="public")
+    return PublicClient(fetch=via.public_get, clock=clock, limiter=limiter, max_workers=1)
 
 
 def make_account_client(

@@ -4,9 +4,13 @@ Each call goes through python-okx's API objects (whose ``_request`` is routed th
 :class:`SignedTransport`), then :func:`check_envelope` / :func:`check_batch`, then a parser.
 
 - Reads and settings (balance, positions, set-leverage...) are idempotent: retried with backoff.
-- Order calls (place, cancel, amend, close) are retried only on replies in which OKX says the
-  request was not processed (50011, 50013...). A timeout, a dropped connection, a 5xx without an
-  OKX code or 50004 raise :class:`UnknownOutcome`: look the order up with :meth:`find_order`.
+- Placing is never retried: OKX rejects a duplicate clOrdId only among *pending* orders, so a
+  filled first attempt plus a resend would be two orders. Every outcome that is not a definite
+  per-order rejection (:class:`OrderRejected`) — timeouts, dropped connections, 5xx, 50004, and
+  even codes such as 50001/50026 — is :class:`UnknownOutcome`: look the clOrdId up with
+  :meth:`find_order`; send a new attempt (new clOrdId) only once it is proven absent after its
+  ``expTime`` passed. Cancel, amend and close are retried only on replies in which OKX says the
+  request was not processed (50011, 50013...).
 - A 50102 (timestamp expired) re-measures the server-time offset and re-sends once (OKX rejected it
   at the gate, so nothing was executed).
 """
@@ -17,6 +21,7 @@ import functools
 import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -28,6 +33,9 @@ from exchange.errors import (
     ExchangeAuthError,
     ExchangeError,
     OrderNotFound,
+    OrderRejected,
+    UnknownOutcome,
+    as_unknown,
 )
 from exchange.orders import BATCH_MAX, align_batch, chunks, decimal_str, order_params
 from exchange.records import (
@@ -41,7 +49,7 @@ from exchange.records import (
     OrderRequest,
     Position,
 )
-from exchange.retry import RetryPolicy, call_with_retry
+from exchange.retry import NO_RETRY, RetryPolicy, call_with_retry
 from exchange.transport import SignedTransport, is_mutating
 
 __all__ = ["AccountClient"]
@@ -51,6 +59,18 @@ T = TypeVar("T")
 _A = "/api/v5/account/"
 _T = "/api/v5/trade/"
 PAGE_MAX = 100
+
+
+def _batch_item(item: Any) -> OrderAck | ExchangeError:
+    """One batch result: an ack, a definite rejection, or an unknown outcome."""
+    if isinstance(item, OrderRejected | UnknownOutcome):
+        return item
+    if isinstance(item, ExchangeError):
+        return as_unknown(item)
+    try:
+        return p.parse_order_ack(item)
+    except ExchangeError as exc:
+        return as_unknown(exc)
 
 
 class AccountClient:
@@ -79,7 +99,13 @@ class AccountClient:
     # ---- plumbing ---------------------------------------------------------------------------
 
     def _run(
-        self, endpoint: str, send: Callable[[], Any], check: Callable[[Any], T], *, idempotent: bool
+        self,
+        endpoint: str,
+        send: Callable[[], Any],
+        check: Callable[[Any], T],
+        *,
+        idempotent: bool,
+        policy: RetryPolicy | None = None,
     ) -> T:
         server_time = self.transport.server_time
 
@@ -95,7 +121,7 @@ class AccountClient:
                 return check(send())
 
         return call_with_retry(
-            once, policy=self.retry, clock=self.clock, rng=self._rng,
+            once, policy=policy or self.retry, clock=self.clock, rng=self._rng,
             what=f"{self.account} {endpoint}", definite_only=not idempotent,
         )  # fmt: skip
 
@@ -167,12 +193,26 @@ class AccountClient:
 
     # ---- orders -----------------------------------------------------------------------------
 
+    def _place(self, ep: str, body: Any, exp_time: datetime | None, check: Callable[[Any], T]) -> T:
+        """One placing request, never retried (see the module docstring)."""
+        send = functools.partial(self.transport.send, self._trade, "POST", ep, body, exp_time=exp_time)
+        try:
+            return self._run(ep, send, check, idempotent=False, policy=NO_RETRY)
+        except (OrderRejected, UnknownOutcome):
+            raise
+        except ExchangeError as exc:
+            raise as_unknown(exc) from exc
+
     def place_order(self, req: OrderRequest) -> OrderAck:
-        """Place one order. Rejections raise; an unknown outcome raises :class:`UnknownOutcome`."""
+        """Place one order. A per-order rejection raises :class:`OrderRejected`; anything else
+        that is not an acknowledgement raises :class:`UnknownOutcome`."""
         ep = _T + "order"
         params = order_params(req)
-        data = self._data(ep, lambda: self._trade.place_order(**params), idempotent=False)
-        return p.parse_order_ack(self._first(data, ep))
+        data = self._place(ep, params, req.exp_time, lambda r: p.check_envelope(r, ep))
+        try:
+            return p.parse_order_ack(self._first(data, ep))
+        except ExchangeError as exc:  # an unreadable ack: the order may exist
+            raise as_unknown(exc) from exc
 
     def place_orders(self, reqs: Sequence[OrderRequest]) -> list[OrderAck | ExchangeError]:
         """Place many orders (``batch-orders``, 20 per request); one result per request, in order.
@@ -201,16 +241,11 @@ class AccountClient:
                 single = self.place_order(next(r for r, x in zip(chunk, results, strict=True) if x is None))
                 items: list[Any] = [single]
             else:
-                raw = self._run(
-                    ep, lambda: self._trade.place_multiple_orders(sent),
-                    lambda r: p.check_batch(r, ep, len(sent)), idempotent=False,
-                )  # fmt: skip
-                items = [
-                    x if isinstance(x, ExchangeError) else p.parse_order_ack(x)
-                    for x in align_batch(sent, raw, ep)
-                ]
+                exp = min((r.exp_time for r in chunk if r.exp_time is not None), default=None)
+                raw = self._place(ep, sent, exp, lambda r: p.check_batch(r, ep, len(sent)))
+                items = [_batch_item(x) for x in align_batch(sent, raw, ep)]
         except ExchangeError as exc:
-            items = [exc] * len(sent)
+            items = [exc if isinstance(exc, OrderRejected | UnknownOutcome) else as_unknown(exc)] * len(sent)
         it = iter(items)
         return [r if r is not None else next(it) for r in results]
 
@@ -345,6 +380,11 @@ class AccountClient:
             lambda: self.transport.send(self._acct, method, bare, body),
             idempotent=not is_mutating(method, bare),
         )
+
+    def public_get(self, path: str, params: Mapping[str, Any]) -> Any:
+        """Unsigned ``GET /api/v5/<path>`` over this account's connection; the raw reply (for a
+        keyless :class:`exchange.public.PublicClient` that should not open one of its own)."""
+        return self.transport.send(self._acct, "GET", "/api/v5/" + path, dict(params), signed=False)
 
     def close(self) -> None:
         for api in self._apis:

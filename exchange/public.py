@@ -13,11 +13,10 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.clock import Clock, to_ms
 from exchange import parse as p
-from exchange.ccxtraw import RawOkx, call_public
 from exchange.errors import BadResponse, ExchangeError, UnknownInstrument
 from exchange.history import collect_range
 from exchange.ratelimit import RateLimiter
@@ -32,12 +31,18 @@ from exchange.records import (
 )
 from exchange.retry import RetryPolicy, call_with_retry
 
-__all__ = ["PublicClient", "inst_type_of"]
+if TYPE_CHECKING:  # ccxt is imported only when a ccxt transport is used (the trader never does)
+    from exchange.ccxtraw import RawOkx
+
+__all__ = ["Fetch", "PublicClient", "inst_type_of"]
 
 log = logging.getLogger(__name__)
 _API = "/api/v5/"
 CANDLES_MAX = 300  # market/candles page size
 HISTORY_MAX = 100  # market/history-candles: 300 in the 2026 docs, 100 in older ones
+
+
+Fetch = Callable[[str, dict[str, Any]], Any]  # (path under /api/v5/, params) -> the raw reply
 
 
 def inst_type_of(inst_id: str) -> str:
@@ -58,15 +63,19 @@ class PublicClient:
     def __init__(
         self,
         *,
-        new_exchange: Callable[[], RawOkx],
+        new_exchange: Callable[[], RawOkx] | None = None,
         clock: Clock,
         limiter: RateLimiter,
         max_workers: int = 16,
         retry: RetryPolicy | None = None,
         instruments_ttl_s: float = 3600.0,
         rng: random.Random | None = None,
+        fetch: Fetch | None = None,
     ) -> None:
+        if (new_exchange is None) == (fetch is None):
+            raise ValueError("PublicClient needs either new_exchange (ccxt) or fetch (plain HTTP)")
         self._new_exchange = new_exchange
+        self._fetch = fetch
         self.clock = clock
         self.limiter = limiter
         self.max_workers = max(1, max_workers)
@@ -77,6 +86,7 @@ class PublicClient:
         self._lock = threading.Lock()
         self._exchanges: list[RawOkx] = []
         self._pool: ThreadPoolExecutor | None = None
+        self._on_close: list[Callable[[], None]] = []
         self._instruments: dict[str, Instrument] = {}
         self._loaded_at: dict[str, datetime] = {}
         self._inst_lock = threading.Lock()
@@ -86,6 +96,7 @@ class PublicClient:
     def _exchange(self) -> RawOkx:
         ex: RawOkx | None = getattr(self._local, "ex", None)
         if ex is None:
+            assert self._new_exchange is not None
             ex = self._new_exchange()
             self._local.ex = ex
             with self._lock:
@@ -100,7 +111,12 @@ class PublicClient:
         def once() -> list[Any]:
             self.limiter.acquire(endpoint)
             try:
-                reply = call_public(self._exchange(), path, clean)
+                if self._fetch is not None:
+                    reply = self._fetch(path, clean)
+                else:
+                    from exchange.ccxtraw import call_public
+
+                    reply = call_public(self._exchange(), path, clean)
             except ExchangeError as exc:
                 if exc.code in ("50011", "429"):
                     self.limiter.penalize(endpoint)
@@ -266,6 +282,12 @@ class PublicClient:
             session = getattr(ex, "session", None)
             if session is not None:
                 session.close()
+        for hook in self._on_close:
+            hook()
+
+    def on_close(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` when the client is closed (e.g. to close a plain-HTTP transport)."""
+        self._on_close.append(hook)
 
     def __enter__(self) -> PublicClient:
         return self

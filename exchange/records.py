@@ -245,6 +245,9 @@ class OrderRequest:
     reduce_only: bool | None = None
     tgt_ccy: str | None = None
     tag: str | None = None
+    # Sent as OKX's ``expTime`` header (converted to server time): a request that reaches OKX
+    # after it is refused, never executed late. Aware datetime on the caller's clock.
+    exp_time: datetime | None = None
 
 
 @dataclass(frozen=True)

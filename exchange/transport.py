@@ -23,6 +23,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -30,6 +31,7 @@ from loguru import logger as loguru_logger
 from okx import utils as okx_utils
 
 from config.credentials import Credentials
+from core.clock import to_ms
 from exchange.envelope import envelope_code, error_for_http_status
 from exchange.errors import RATE_LIMIT_CODES, ExchangeUnavailable, UnknownOutcome
 from exchange.ratelimit import SUB_ACCOUNT_ORDERS, RateLimiter
@@ -124,8 +126,12 @@ class SignedTransport:
         params: Any,
         *,
         signed: bool = True,
+        exp_time: datetime | None = None,
     ) -> Any:
-        """Send one request; return the decoded JSON reply (envelope not checked)."""
+        """Send one request; return the decoded JSON reply (envelope not checked).
+
+        ``exp_time`` (on the caller's clock) becomes OKX's ``expTime`` header in server time:
+        OKX refuses the request if it arrives later, so a delayed order is never executed late."""
         method = method.upper()
         path = request_path
         if method == "GET" and isinstance(params, Mapping) and params:
@@ -140,6 +146,8 @@ class SignedTransport:
             ts = self.server_time.timestamp()
             signature = sign(creds.secret, ts, method, path, body)
             headers = okx_utils.get_header(creds.api_key, signature, ts, creds.passphrase, self.flag, debug)
+            if exp_time is not None:
+                headers["expTime"] = str(to_ms(exp_time + (self.server_time.offset or timedelta(0))))
         else:
             headers = okx_utils.get_header_no_sign(self.flag, debug)
         if debug:  # what python-okx itself logs in debug mode

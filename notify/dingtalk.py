@@ -18,14 +18,15 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus, urlsplit
-
-import requests
 
 from core.clock import Clock, SystemClock, to_ms
 from core.logs import printable
 from core.redaction import redact
+
+if TYPE_CHECKING:  # requests is imported by the first robot client: a process without one saves it
+    import requests
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -179,8 +180,11 @@ class DingTalkClient:
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         wall_clock: Clock | None = None,
     ) -> None:
+        import requests
+
         self.robot = robot
         self.timeout = timeout
+        self._requests = requests
         self._session = session or requests.Session()
         # The signature's timestamp is checked against DingTalk's real clock, so it is always
         # wall time, whatever (scaled or fake) clock the rest of the process runs on.
@@ -195,9 +199,9 @@ class DingTalkClient:
                 headers={"Content-Type": "application/json; charset=utf-8"},
                 timeout=self.timeout,
             )
-        except requests.Timeout:
+        except self._requests.Timeout:
             return SendResult(Outcome.RETRY, None, "timed out")
-        except requests.RequestException as exc:
+        except self._requests.RequestException as exc:
             # str(exc) would contain the URL (and so the token): only the exception's type
             return SendResult(Outcome.RETRY, None, f"network error ({type(exc).__name__})")
         except Exception as exc:  # never raise into the caller

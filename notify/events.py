@@ -13,6 +13,7 @@ from typing import TypeAlias
 
 __all__ = [
     "DATA_ALERT_KINDS",
+    "TRADING_ALERT_KINDS",
     "BarReport",
     "Crash",
     "DataAlert",
@@ -22,6 +23,7 @@ __all__ = [
     "PositionLine",
     "ProcessStarted",
     "ProcessStopped",
+    "TradingAlert",
 ]
 
 DATA_ALERT_KINDS = (
@@ -118,6 +120,33 @@ class DataAlert:
     interval: str | None = None
 
 
+TRADING_ALERT_KINDS = (
+    "order_unresolved",
+    "order_rejected",
+    "strategy_error",
+    "margin_shortfall",
+    "bar_skipped",
+    "target_not_reached",
+    "trading_paused",
+    "late_registration",
+    "unjournaled_order",
+    "journal_unreadable",
+)
+
+
+@dataclass(frozen=True)
+class TradingAlert:
+    """A trading failure, sent at once (outside the bar-report cadence) and journaled.
+
+    ``kind`` is one of :data:`TRADING_ALERT_KINDS` (others are shown as given)."""
+
+    account: str
+    kind: str
+    detail: str
+    inst_id: str | None = None
+    bar_close: datetime | None = None
+
+
 @dataclass(frozen=True)
 class Crash:
     """A process died (or an iteration failed) with an exception."""
@@ -127,4 +156,6 @@ class Crash:
     traceback: str
 
 
-Event: TypeAlias = ProcessStarted | ProcessStopped | BarReport | OrderRejected | DataAlert | Crash
+Event: TypeAlias = (
+    ProcessStarted | ProcessStopped | BarReport | OrderRejected | DataAlert | TradingAlert | Crash
+)

@@ -23,7 +23,9 @@ from notify.events import (
     OrderRejected,
     ProcessStarted,
     ProcessStopped,
+    TradingAlert,
 )
+from notify.format_trading import render_trading_alert
 
 __all__ = [
     "MAX_TEXT_BYTES",
@@ -177,6 +179,8 @@ def _render(event: Event) -> tuple[str, list[str]]:
             lines.append(f"**Instrument 品种** {_one_line(where)}")
         lines.append(f"**Detail 详情** {_one_line(event.detail)}")
         return f"{label}" + (f" · {where}" if where else ""), lines
+    if isinstance(event, TradingAlert):
+        return render_trading_alert(event)
     if isinstance(event, Crash):
         tb = [line.rstrip() for line in event.traceback.strip().splitlines() if line.strip()]
         shown = tb[-TRACEBACK_LINES:]

@@ -8,7 +8,9 @@ a trader finishing its cycle still reaches its exchange.
 A child that exits is restarted with exponential backoff (``backoff_s`` doubling up to
 ``backoff_max_s``); a child that had run for ``stable_s`` before it exited starts again from
 ``backoff_s`` (a crash after a day of service is not a crash loop). A child that exits with status 2
-(a refused preflight or a config error: restarting would not help) is not restarted.
+(a refused preflight or a config error) or 3 (a trader's journal is corrupt or empty) is not
+restarted: restarting would not help — the same codes as ``RestartPreventExitStatus`` in
+``scripts/systemd/``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import IO
 __all__ = ["Child", "Supervisor"]
 
 log = logging.getLogger("okxfleet.supervisor")
-NO_RESTART_CODES = frozenset({2})
+NO_RESTART_CODES = frozenset({2, 3})
 _PR_SET_PDEATHSIG = 1
 
 

@@ -13,6 +13,7 @@ MESSAGES: dict[str, str] = {
     "50011": "Too Many Requests",
     "50013": "Systems are busy. Please try again later.",
     "50014": "Parameter {0} can not be empty.",
+    "50036": "The expTime has expired. The request was not processed.",
     "50102": "Timestamp request expired.",
     "50103": "Request header OK-ACCESS-KEY can not be empty.",
     "50104": "Request header OK-ACCESS-PASSPHRASE can not be empty.",

@@ -10,6 +10,9 @@ Kinds (aliases in brackets):
 - ``drop``: close the connection without a response, request not processed.
 - ``lost_response``: process the request (an order is applied), then close without a response.
 - ``latency``: sleep ``hold_ms`` before processing.
+- ``late``: hold the request ``hold_ms`` (default 30 s, past the client's timeout), *then*
+  process it (an order is applied, unless its ``expTime`` has passed by then) and close the
+  connection without a response: late execution, which a client sees as a timeout.
 
 A rule matches a path glob (``fnmatch``, query excluded) and optionally a method; it fires with
 probability ``rate`` (drawn from a RNG seeded by the simulator seed) at most ``count`` times.
@@ -26,7 +29,7 @@ __all__ = ["KINDS", "FaultInjector", "FaultRule", "normalise_kind", "parse_fault
 
 KINDS = (
     "http_503", "code_50001", "code_50013", "rate_limit", "timeout", "drop", "lost_response",
-    "latency",
+    "latency", "late",
 )
 _ALIASES = {
     "5xx": "http_503", "503": "http_503", "50001": "code_50001", "50013": "code_50013",
@@ -69,7 +72,7 @@ class FaultRule:
         if not 0.0 <= rate <= 1.0:
             raise ValueError("rate must be within [0, 1]")
         count = data.get("count")
-        hold = data.get("hold_ms", 30_000 if "timeout" in kinds else 0)
+        hold = data.get("hold_ms", 30_000 if {"timeout", "late"} & set(kinds) else 0)
         method = data.get("method")
         return cls(
             kinds=kinds,

@@ -95,6 +95,24 @@ def _charges(
     return limit, [(limiter.scope_key(path, limit, ip, account, inst), 1)]
 
 
+_EXP_TIME_PATHS = frozenset(
+    "/api/v5/trade/" + p for p in ("order", "batch-orders", "amend-order", "amend-batch-orders")
+)
+
+
+def check_exp_time(headers: Mapping[str, str], method: str, path: str, now_ms: int) -> None:
+    """OKX's ``expTime`` header: a place/amend request processed after it is refused (50036)."""
+    raw = headers.get("expTime")
+    if raw is None or method != "POST" or path not in _EXP_TIME_PATHS:
+        return
+    try:
+        deadline = int(raw)
+    except ValueError:
+        raise OkxError("51000", "expTime") from None
+    if now_ms > deadline:
+        raise OkxError("50036")
+
+
 def process(state: SimState, request: web.Request, body: bytes) -> tuple[Reply, str | None]:
     """Run one ``/api/v5`` request synchronously; return the reply and the account name."""
     method, path = request.method, request.path
@@ -115,6 +133,7 @@ def process(state: SimState, request: web.Request, body: bytes) -> tuple[Reply, 
                           request.remote or "", name)
         if charge is not None and not state.limiter.allow(*charge):
             raise OkxError("50011")
+        check_exp_time(request.headers, method, path, now)
         state.sync(now)
         ctx = Ctx(state, method, path, request.query, parsed, account, now)
         reply = route.handler(ctx)
@@ -148,6 +167,12 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
         response, status, code = _drop(request), 0, ""
     elif kind == "drop":
         response, status, code = _drop(request), 0, ""
+    elif kind == "late" and fault:
+        body = await request.read()
+        await asyncio.sleep(fault[1].hold_ms / 1000)  # the client gives up meanwhile
+        reply, account = process(state, request, body)
+        code, status = reply.code, reply.http
+        response = _drop(request)
     elif kind in _FAULT_REPLIES:
         code, http = _FAULT_REPLIES[kind or ""]
         reply = _error_reply(OkxError(code, http=http))

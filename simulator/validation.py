@@ -17,6 +17,7 @@ from simulator.catalogue import Instrument
 from simulator.errors import MESSAGES
 
 __all__ = [
+    "MAX_MAGNITUDE",
     "ORD_TYPES",
     "OrderRequest",
     "Rejected",
@@ -52,13 +53,18 @@ def text(params: Mapping[str, Any], key: str) -> str:
     return str(value).strip()
 
 
+# No OKX size or price comes near 1e15; beyond it Decimal arithmetic (lot and tick remainders)
+# would overflow its 28 digits, so OKX's parameter error answers it, not a crash.
+MAX_MAGNITUDE = Decimal("1e15")
+
+
 def decimal_param(value: str, name: str, *, positive: bool = True) -> Decimal:
     """Parse a decimal parameter or reject with ``51000 Parameter <name> error``."""
     try:
         out = Decimal(value)
     except (InvalidOperation, ValueError):
         raise Rejected("51000", name) from None
-    if not out.is_finite() or (positive and out <= 0):
+    if not out.is_finite() or (positive and out <= 0) or abs(out) >= MAX_MAGNITUDE:
         raise Rejected("51000", name)
     return out
 

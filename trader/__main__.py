@@ -1,6 +1,10 @@
-"""``python -m trader <account> [--config PATH] [--once] [--report]`` — one process per account.
+"""``python -m trader <account> [--config PATH] [--once] [--report] [--targets]
+[--set-target INST {1,-1,0}]`` — one process per account.
 
-Exit codes: 0 stopped cleanly, 2 configuration or preflight refused (message on stderr).
+Exit codes: 0 stopped cleanly, 2 configuration or preflight refused (message on stderr), 3 the
+journal file is corrupt or empty (message on stderr and an alert; never a fresh history). Neither
+restarts under systemd or the supervisor. After start nothing else ends the process: OKX being
+unavailable or refusing the keys pauses trading (alerted, retried with backoff).
 The process clock comes from ``OKXFLEET_CLOCK`` when set (see :func:`core.clock.clock_from_env`).
 """
 
@@ -14,8 +18,11 @@ from config import add_config_argument, load_config, resolve_credentials
 from core.clock import ScaledClock, SystemClock, clock_from_env
 from core.errors import ConfigError
 from core.logs import setup_logging
+from notify import events as ev
 from trader.journal import Journal
+from trader.journal_open import EXIT_JOURNAL, JournalUnreadable
 from trader.report import format_report
+from trader.targets_cli import format_targets, set_target
 
 __all__ = ["main"]
 
@@ -29,12 +36,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--once", action="store_true", help="run the latest closed bar, then exit")
     parser.add_argument("--report", action="store_true", help="print recent cycles, orders and PnL")
     parser.add_argument("--limit", type=int, default=20, help="rows per --report section (default 20)")
+    parser.add_argument("--targets", action="store_true", help="show the standing target of each instrument")
+    parser.add_argument(
+        "--set-target", nargs=2, metavar=("INST", "TARGET"),
+        help="set an instrument's standing target by hand: 1 long, -1 short, 0 flat (journaled)",
+    )  # fmt: skip
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
-    from exchange import make_account_client, make_public_client
+    from exchange import make_account_client, make_market_client
     from notify.format import ReportCadence
     from notify.service import make_notifier
     from trader.context import build_context
@@ -46,11 +58,19 @@ def _run(args: argparse.Namespace) -> int:
     clock = clock_from_env()
     credentials = resolve_credentials(cfg, account)
     client = make_account_client(cfg.exchange, credentials, clock, account=account)
-    public = make_public_client(cfg.exchange, clock)
+    public = make_market_client(client, clock)  # instruments and tickers: no ccxt in the trader
     # DingTalk counts its rate window in wall time, also in an accelerated demo (as in the collector)
     wall = SystemClock() if isinstance(clock, ScaledClock) else clock
     notifier = make_notifier(cfg, process=f"trader-{account}", account=account, clock=wall)
-    ctx = build_context(cfg, account, client=client, public=public, clock=clock, notifier=notifier)
+    try:
+        ctx = build_context(cfg, account, client=client, public=public, clock=clock, notifier=notifier)
+    except JournalUnreadable as exc:
+        log.error("%s", exc)
+        notifier.notify(ev.TradingAlert(account, "journal_unreadable", str(exc)))
+        notifier.close()
+        client.close()
+        public.close()
+        raise
     service = TraderService(ctx, ReportCadence(cfg.notify.report_every_minutes, cfg.candle_timezone))
     service.install_signal_handlers()
     log.info("trader %s starting (%s mode, %s bars)", account, cfg.exchange.mode, ctx.account.interval)
@@ -63,22 +83,46 @@ def _run(args: argparse.Namespace) -> int:
         public.close()
 
 
+def _offline(args: argparse.Namespace) -> int:
+    """``--report``, ``--targets``, ``--set-target``: the journal only, no exchange call."""
+    cfg = load_config(args.config, check_credentials=False)
+    account = cfg.account(args.account)
+    path = cfg.journal_dir / f"{account.name}.sqlite"
+    target: int | None = None
+    if args.set_target:
+        raw = args.set_target[1]
+        if raw not in ("1", "-1", "0"):
+            print(f"error: TARGET must be 1, -1 or 0, got {raw!r}", file=sys.stderr)
+            return 2
+        target = int(raw)
+    elif not path.is_file():
+        print(f"no journal for account {args.account!r} at {path}", file=sys.stderr)
+        return 1
+    journal = Journal(path)
+    try:
+        if target is not None:
+            sys.stdout.write(set_target(journal, account, args.set_target[0], target, clock_from_env()))
+        elif args.targets:
+            sys.stdout.write(format_targets(journal, account))
+        else:
+            sys.stdout.write(format_report(journal, args.account, args.limit))
+    finally:
+        journal.close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.report:
-            cfg = load_config(args.config, check_credentials=False)
-            path = cfg.journal_dir / f"{cfg.account(args.account).name}.sqlite"
-            if not path.is_file():
-                print(f"no journal for account {args.account!r} at {path}", file=sys.stderr)
-                return 1
-            journal = Journal(path)
-            try:
-                sys.stdout.write(format_report(journal, args.account, args.limit))
-            finally:
-                journal.close()
-            return 0
+        if args.report or args.targets or args.set_target:
+            return _offline(args)
         return _run(args)
+    except JournalUnreadable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_JOURNAL
+    except ValueError as exc:  # --set-target for an instrument the account does not trade
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 2

@@ -12,10 +12,12 @@ from core.clock import Clock
 from core.markers import MarkerStore
 from core.store import CandleStore
 from exchange.records import Instrument
+from trader.alerts import Alerter
 from trader.diff import Mode
 from trader.execution import Executor
 from trader.journal import Journal
 from trader.ports import AccountPort, NotifierPort, PublicPort
+from trader.targets import TargetBook
 from trader.tracking import OrderTracker
 
 __all__ = ["TraderContext", "build_context"]
@@ -36,6 +38,8 @@ class TraderContext:
     executor: Executor
     stop: threading.Event
     pool: ThreadPoolExecutor
+    alert: Alerter
+    targets: TargetBook
     # filled in by preflight
     instruments: dict[str, Instrument] = field(default_factory=dict)
     pos_mode: Mode = "net"
@@ -83,6 +87,7 @@ def build_context(
     stop = stop or threading.Event()
     journal = journal or Journal(cfg.journal_dir / f"{account_name}.sqlite")
     tracker = OrderTracker(client, journal, clock, poll_s=poll_s, stop=stop)
+    alert = Alerter(account_name, journal, notifier, clock)
     executor = Executor(
         account=account_name,
         client=client,
@@ -92,6 +97,7 @@ def build_context(
         settings=account.trader,
         notifier=notifier,
         batch=batch,
+        alert=alert,
     )
     return TraderContext(
         cfg=cfg,
@@ -107,4 +113,6 @@ def build_context(
         executor=executor,
         stop=stop,
         pool=ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"trader-{account_name}"),
+        alert=alert,
+        targets=TargetBook(journal),
     )

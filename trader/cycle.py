@@ -4,15 +4,20 @@
 a fake clock. Steps, each journaled:
 
 1. Orders the journal left open are resolved at OKX (looked up, cancelled if still working)
-   before anything new is sent.
+   and late-registered ``ox…`` orders and fills are swept in (:mod:`trader.convergence`)
+   before anything new is sent; an instrument with an order still unresolved is not traded.
 2. Wait (sleeping) for the collector's marker until ``marker_deadline_s`` after the close; none
    -> skip the bar with a ``marker_late`` alert. A bar past its deadline is never traded.
 3. Positions and balance from OKX; each strategy runs on its instrument's fresh tail
-   (:mod:`trader.signals`); targets are journaled (cycle status ``targets``).
+   (:mod:`trader.signals`); targets are journaled (cycle status ``targets``) and each non-``None``
+   one becomes the instrument's standing target; a ``None`` trades the standing target, so the
+   position is diffed against it every bar.
 4. Phase 1: the closes (flatten, or the first leg of a reverse) for every instrument, batched.
 5. Phase 2: positions and equity re-read; equity split equally, each target sized
    (:mod:`trader.sizing`), and the opens/adjustments ordered, batched.
-6. Fills journaled, the cycle marked ``done``, the bar report sent (per the report cadence).
+6. Fills journaled, standing targets checked (misses, backoff, alerts), the cycle marked
+   ``done``, the bar report sent (per the report cadence). Orders are worked only until the next
+   bar's cycle is due (:func:`work_deadline`). Every failure is alerted at once (:mod:`trader.alerts`).
 
 Re-running a bar whose cycle reached ``targets`` (after a crash) reuses the journaled targets and
 sizes and diffs them against OKX's positions again, so nothing is ordered twice.
@@ -31,6 +36,7 @@ from notify import events as ev
 from notify.format import ReportCadence
 from trader.barreport import build_bar_report
 from trader.context import TraderContext
+from trader.convergence import after_bar, effective_decisions, prepare, record_targets, work_deadline
 from trader.crashpoints import crashpoint
 from trader.execution import LegOutcome
 from trader.journal import SignalRow
@@ -39,7 +45,7 @@ from trader.signals import Decision, decide
 from trader.sizing import equity_share
 from trader.state import AccountState, fetch_state
 
-__all__ = ["CycleResult", "run_cycle"]
+__all__ = ["CycleResult", "marker_deadline", "run_cycle", "work_deadline"]
 
 log = logging.getLogger(__name__)
 MARKER_POLL_S = 0.05  # one stat() per poll, sleeping in between: cheap, and the bar starts at once
@@ -69,6 +75,7 @@ def _alert(ctx: TraderContext, kind: str, detail: str, inst_id: str | None = Non
 
 def _skip_bar(ctx: TraderContext, bar_close: datetime, reason: str) -> CycleResult:
     ctx.journal.set_cycle_status(bar_close, "skipped", ctx.clock.now(), reason=reason)
+    ctx.alert("bar_skipped", f"bar {bar_close.isoformat()} not traded: {reason}", bar_close=bar_close)
     return CycleResult(bar_close, "skipped", skipped=[reason])
 
 
@@ -108,6 +115,9 @@ def _record_decisions_tx(
         ctx.journal.record_signal(bar_close, row, now)
         if d.alert:
             _alert(ctx, d.alert, d.skipped, d.inst_id)
+        elif d.skipped:
+            ctx.alert("strategy_error", d.skipped, d.inst_id, bar_close)
+    record_targets(ctx, bar_close, decisions)
     ctx.journal.set_cycle_status(bar_close, "targets")
 
 
@@ -116,7 +126,6 @@ def _record_decisions(
 ) -> None:
     with ctx.journal.transaction():
         _record_decisions_tx(ctx, bar_close, decisions, state)
-
 
 
 def marker_deadline(bar_close: datetime, interval: Interval, deadline_s: float) -> datetime:
@@ -136,7 +145,8 @@ def run_cycle(ctx: TraderContext, bar_close: datetime, cadence: ReportCadence | 
     crashpoint("cycle_start")
     resume = existing is not None and existing.status == "targets"
     journal.start_cycle(bar_close, iv.name, clock.now())
-    ctx.tracker.recover()
+    until = work_deadline(bar_close, iv)
+    blocked = prepare(ctx, until)
     skipped: list[str] = []
     desired_before: dict[str, Decimal] = {}
     if resume:
@@ -162,19 +172,23 @@ def run_cycle(ctx: TraderContext, bar_close: datetime, cadence: ReportCadence | 
         decisions = decide(ctx.account.strategies, marker, ctx.store, iv.name, state.holdings, state.entries)
         _record_decisions(ctx, bar_close, decisions, state)
     crashpoint("after_targets")
+    decisions, standing_sizes = effective_decisions(ctx, bar_close, decisions, blocked)
+    desired_before = {**standing_sizes, **desired_before}
     skipped.extend(f"{d.inst_id}: {d.skipped}" for d in decisions if d.skipped)
 
-    outcomes = phase_closes(ctx, bar_close, decisions, state)
+    outcomes = phase_closes(ctx, bar_close, decisions, state, until)
     crashpoint("after_closes")
     if outcomes:
         state = fetch_state(ctx.client, ctx.instruments, ctx.settings.margin_mode, ctx.equity_ccy, ctx.pool)
     prices = {d.inst_id: d.signal_px for d in decisions if d.signal_px is not None}
     equity = state.equity(prices, ctx.instruments)
     share = equity_share(equity, len(ctx.account.strategies))
-    outcomes += phase_opens(ctx, bar_close, decisions, state, share, desired_before, skipped)
+    outcomes += phase_opens(ctx, bar_close, decisions, state, share, desired_before, skipped, until)
     for out in outcomes:
         if out.error is not None:
             skipped.append(f"{out.leg_order.inst_id}: {out.leg_order.leg.kind} failed: {out.error}")
+        elif out.late:
+            skipped.append(f"{out.leg_order.inst_id}: {out.leg_order.leg.kind} left: the bar is over")
     orders = [o for out in outcomes for o in out.orders]
     if orders:
         try:
@@ -187,6 +201,7 @@ def run_cycle(ctx: TraderContext, bar_close: datetime, cadence: ReportCadence | 
             )
         except ExchangeError as exc:
             log.warning("after-trade refresh failed: %s", exc)
+    after_bar(ctx, bar_close, decisions, outcomes, state)
     crashpoint("before_done")
     journal.set_cycle_status(bar_close, "done", clock.now(), equity=equity)
     final_equity = state.equity(prices, ctx.instruments)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from exchange.records import Fill, Order
+from trader.journal_open import check_journal_file, integrity_problem, unreadable
 from trader.journal_schema import (
     MIGRATIONS,
     OPEN_STATUSES,
@@ -46,12 +47,20 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        check_journal_file(self.path)
         self._db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row
         self._depth = 0
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._migrate()
+        try:
+            problem = integrity_problem(self._db)
+            if problem is not None:
+                raise sqlite3.DatabaseError(problem)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise unreadable(self.path, exc) from exc
 
     def close(self) -> None:
         self._db.close()
@@ -97,6 +106,10 @@ class Journal:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Read-only queries for reports."""
         return list(self._db.execute(sql, params))
+
+    def write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One write statement for the journal's satellite stores (targets, alerts); rows changed."""
+        return self._db.execute(sql, params).rowcount
 
     # ---- cycles --------------------------------------------------------
     def start_cycle(self, bar_close: datetime, interval: str, now: datetime) -> CycleRow:

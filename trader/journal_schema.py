@@ -19,6 +19,17 @@ Tables (schema version 1)::
         OKX never got it) | lost (acknowledged, then aged out of OKX's history unseen)
     order_events(id PK, cl_ord_id, at, event, state, acc_fill_sz, avg_px, detail)
     fills(trade_id PK, inst_id, ord_id, cl_ord_id, side, pos_side, px, sz, fee, fee_ccy, ts)
+
+Version 2 (standing targets, alerts, order deadlines)::
+
+    targets(inst_id PK, strategy, target, size, bar_close, source, updated_at, misses, fails,
+            failed_bar)
+        the standing target per instrument: the last non-None target (source 'strategy' or
+        'manual') and its size; every bar the position is diffed against it. ``misses`` = bars
+        it was not reached, ``fails`` = consecutive bars whose orders failed (backoff).
+    alerts(id PK, at, kind, inst_id, message)        every immediate trading alert
+    orders.exp_at                                     the order's expTime (our clock): a lookup that
+                                                      does not find it after that proves it absent
 """
 
 from __future__ import annotations
@@ -69,6 +80,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE fills (trade_id TEXT PRIMARY KEY, inst_id TEXT NOT NULL, ord_id TEXT, cl_ord_id TEXT,
         side TEXT, pos_side TEXT, px TEXT, sz TEXT, fee TEXT, fee_ccy TEXT, ts TEXT);
     """,
+    """
+    CREATE TABLE targets (inst_id TEXT PRIMARY KEY, strategy TEXT NOT NULL, target INTEGER NOT NULL,
+        size TEXT, bar_close TEXT, source TEXT NOT NULL, updated_at TEXT NOT NULL,
+        misses INTEGER NOT NULL DEFAULT 0, fails INTEGER NOT NULL DEFAULT 0, failed_bar TEXT);
+    CREATE TABLE alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL,
+        inst_id TEXT, message TEXT NOT NULL);
+    ALTER TABLE orders ADD COLUMN exp_at TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -103,6 +122,7 @@ class OrderIntent:
     sz: Decimal
     px: Decimal | None
     reduce_only: bool | None
+    exp_at: datetime | None = None  # the request's expTime, on our clock
 
 
 @dataclass(frozen=True)
@@ -126,6 +146,8 @@ class OrderRow:
     pnl: Decimal | None
     error_code: str | None
     error_msg: str | None
+    exp_at: datetime | None = None
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +194,8 @@ def order_row(r: sqlite3.Row) -> OrderRow:
         pnl=dec(r["pnl"]),
         error_code=r["error_code"],
         error_msg=r["error_msg"],
+        exp_at=datetime.fromisoformat(r["exp_at"]) if r["exp_at"] else None,
+        created_at=datetime.fromisoformat(r["created_at"]),
     )
 
 
@@ -202,5 +226,6 @@ def intent_row(it: OrderIntent, at: str) -> tuple[dict[str, object], dict[str, o
         "td_mode": it.td_mode, "sz": str(it.sz), "px": s(it.px),
         "reduce_only": None if it.reduce_only is None else int(it.reduce_only),
         "request": json.dumps(request), "status": "intent", "created_at": at, "updated_at": at,
+        "exp_at": iso(it.exp_at) if it.exp_at else None,
     }  # fmt: skip
     return values, request

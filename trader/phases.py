@@ -66,7 +66,11 @@ def _size(ctx: TraderContext, d: Decision, share: Decimal, skipped: list[str]) -
 
 
 def phase_closes(
-    ctx: TraderContext, bar_close: datetime, decisions: list[Decision], state: AccountState
+    ctx: TraderContext,
+    bar_close: datetime,
+    decisions: list[Decision],
+    state: AccountState,
+    until: datetime | None = None,
 ) -> list[LegOutcome]:
     legs: list[LegOrder] = []
     for d in decisions:
@@ -84,7 +88,7 @@ def phase_closes(
         for note in plan.notes:
             log.info("%s: %s", d.inst_id, note)
         legs.extend(_leg_order(ctx, d, leg) for leg in plan.closes)
-    return ctx.executor.execute(bar_close, legs) if legs else []
+    return ctx.executor.execute(bar_close, legs, until) if legs else []
 
 
 def phase_opens(
@@ -95,10 +99,11 @@ def phase_opens(
     share: Decimal,
     desired_before: dict[str, Decimal],
     skipped: list[str],
+    until: datetime | None = None,
 ) -> list[LegOutcome]:
     with ctx.journal.transaction():
         legs = _plan_opens(ctx, bar_close, decisions, state, share, desired_before, skipped)
-    return ctx.executor.execute(bar_close, legs) if legs else []
+    return ctx.executor.execute(bar_close, legs, until) if legs else []
 
 
 def _plan_opens(
@@ -125,6 +130,9 @@ def _plan_opens(
         desired = desired_before.get(d.inst_id)
         if desired is None:
             desired = _size(ctx, d, share, skipped)
+            held = ctx.targets.get(d.inst_id)
+            if held is not None and held.target == d.target:
+                ctx.targets.set_size(d.inst_id, desired, ctx.clock.now())  # the standing size
             ctx.journal.record_signal(
                 bar_close,
                 SignalRow(d.inst_id, d.strategy, holding.signed, d.target, d.signal_px, desired, "sized"),

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from trader.journal import Journal
 
-__all__ = ["format_report", "pnl_by_instrument"]
+__all__ = ["format_report", "pnl_by_instrument", "table"]
 
 ZERO = Decimal(0)
 
@@ -21,7 +21,7 @@ def _d(text: str | None) -> Decimal:
     return Decimal(text) if text else ZERO
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+def table(headers: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
     out = [line, "  ".join("-" * w for w in widths)]
@@ -69,7 +69,7 @@ def format_report(journal: Journal, account: str, limit: int = 20) -> str:
         rows.append(
             [c["bar_close"], c["status"], str(c["runs"]), c["equity"] or "-", sig or "-", c["reason"]]
         )
-    lines += _table(["bar_close", "status", "runs", "equity", "targets", "reason"], rows)
+    lines += table(["bar_close", "status", "runs", "equity", "targets", "reason"], rows)
     lines.append("")
     orders = journal.query(
         "SELECT created_at, inst_id, leg, attempt, side, pos_side, ord_type, sz, px, status, state, "
@@ -93,7 +93,7 @@ def format_report(journal: Journal, account: str, limit: int = 20) -> str:
         "fee",
         "pnl",
     ]
-    lines += _table([*headers, "err", "clOrdId"], rows)
+    lines += table([*headers, "err", "clOrdId"], rows)
     lines.append("")
     lines.append("PnL by instrument (realised, from OKX order pnl and fees):")
     pnl = pnl_by_instrument(journal)
@@ -101,5 +101,5 @@ def format_report(journal: Journal, account: str, limit: int = 20) -> str:
     total_p = sum((p for p, _, _ in pnl.values()), ZERO)
     total_f = sum((f for _, f, _ in pnl.values()), ZERO)
     rows.append(["TOTAL", str(total_p), str(total_f), str(total_p + total_f), ""])
-    lines += _table(["inst", "pnl", "fees", "net", "filled"], rows)
+    lines += table(["inst", "pnl", "fees", "net", "filled"], rows)
     return "\n".join(lines) + "\n"

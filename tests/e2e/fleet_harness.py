@@ -131,6 +131,7 @@ def write_config(
     timeout_s: float = 3.0,
     report_every_minutes: int = 1,
     volatility_ratio: str = "0.98",
+    order_exp_s: float = 5.0,
 ) -> Path:
     """``directory/config.py``: simulator mode on ``port``, data under ``directory/data``, the
     default DingTalk robot from ``DINGTALK_WEBHOOK``/``DINGTALK_SECRET`` (keyword ``okxfleet``).
@@ -161,7 +162,8 @@ def write_config(
         "MAX_LEVERAGE = 5\n"
         f"COLLECTOR = Collector(history_bars={history_bars})\n"
         f"TRADER = Trader(marker_deadline_s={marker_deadline_s}, order_wait_s={order_wait_s}, "
-        f"reprice_attempts=3, slippage='0.002', volatility_ratio={volatility_ratio!r})\n"
+        f"reprice_attempts=3, slippage='0.002', volatility_ratio={volatility_ratio!r}, "
+        f"order_exp_s={order_exp_s})\n"
         "NOTIFY = Notify(\n"
         "    dingtalk=DingTalk(\n"
         "        webhook_env='DINGTALK_WEBHOOK', secret_env='DINGTALK_SECRET', keyword='okxfleet'\n"
@@ -440,13 +442,17 @@ class JournalView:
     def fills(self) -> list[dict[str, Any]]:
         return self.rows("SELECT * FROM fills ORDER BY ts")
 
+    def targets(self) -> list[dict[str, Any]]:
+        return self.rows("SELECT * FROM targets ORDER BY inst_id")
+
 
 def journal_path(cfg: FleetConfig, account: str) -> Path:
     return cfg.journal_dir / f"{account}.sqlite"
 
 
 def read_journal(cfg: FleetConfig, account: str, what: str) -> list[dict[str, Any]]:
-    """``cycles``/``signals``/``orders``/``fills`` of ``account`` ([] while the journal is missing)."""
+    """``cycles``/``signals``/``orders``/``fills``/``targets`` of ``account`` ([] while the
+    journal is missing)."""
     path = journal_path(cfg, account)
     if not path.is_file():
         return []

@@ -5,12 +5,13 @@ with limit orders and ``beta`` on 3m bars — resampled — with market orders) 
 supervisor, driven by the test. For a stretch of bars a seeded RNG SIGKILLs the collector and the
 traders at random moments — half of them just after a bar close, inside the cycles — and the
 supervisor restarts them, while the simulator injects faults (seeded too): about one order or
-cancel POST in five loses its response (applied, reply lost), times out or loses the connection
-(not applied); a tenth of the other trade calls and a twentieth of everything else (candles,
-positions...) get 5xx, 50001/50013, rate limits, timeouts or dropped connections. Positions use
-40 % of the margin (``volatility_ratio``), so a duplicated order would fill instead of bouncing
-off 51008. Then the chaos stops, the faults are cleared, a couple of clean bars run, and from the
-simulator's own logs and the files on disk:
+cancel POST in four loses its response (applied, reply lost), is executed late — held past the
+client's timeout, then applied (with ``expTime`` 60 s virtual = 3 s wall, it is still in time) —,
+times out or loses the connection (not applied); a tenth of the other trade calls and a
+twentieth of everything else (candles, positions...) get 5xx, 50001/50013, rate limits, timeouts
+or dropped connections. Positions use 40 % of the margin (``volatility_ratio``), so a duplicated
+order would fill instead of bouncing off 51008. Then the chaos stops, the faults are cleared, a
+couple of clean bars run, and from the simulator's own logs and the files on disk:
 
 - no duplicate order: every clOrdId reached the simulator once; per (account, instrument, bar,
   leg) no more filled than the leg's size;
@@ -20,7 +21,9 @@ simulator's own logs and the files on disk:
   to the simulator's own bar (1m and resampled 3m);
 - final positions are the strategies' targets: the strategy (``e2e_regime``) names a target every
   bar, so the clean bars heal whatever the chaos left half done, and each position must be the
-  journal's latest target × size (within the trader's re-trade band);
+  journal's latest target × size and the standing target × size (within the re-trade band);
+- the journal agrees with the exchange on every order, from the simulator's order log: accepted
+  there = ``done`` here with the same state and fill, anything else never placed there;
 - every journaled order is resolved, the processes restarted, and all stop cleanly at the end.
 """
 
@@ -38,6 +41,7 @@ from config import load_config
 from core.clock import ScaledClock
 from core.intervals import floor_to_bar, parse_interval
 from simulator.control import SimControl
+from tests.e2e.fleet_checks import check_journal_agrees, check_standing
 from tests.e2e.fleet_harness import (
     AccountPlan,
     MarkerWatch,
@@ -80,11 +84,27 @@ FAULTS = [  # the first matching rule that fires wins
         "path": "/api/v5/trade/*order*",
         "method": "POST",
     },
+    {  # the next one: held past the client's 2 s timeout, then executed (late registration)
+        "kind": "late",
+        "rate": 1.0,
+        "count": 1,
+        "path": "/api/v5/trade/*order*",
+        "method": "POST",
+        "hold_ms": 2500,
+    },
     {  # then about one in eight
         "kind": "lost_response",
         "rate": 0.12,
         "path": "/api/v5/trade/*order*",
         "method": "POST",
+    },
+    {  # ... or held past the client's 2 s timeout, then executed (late registration): the
+        # trader must not resend it, must keep it unresolved and catch up when OKX shows it
+        "kind": "late",
+        "rate": 0.12,
+        "path": "/api/v5/trade/*order*",
+        "method": "POST",
+        "hold_ms": 2500,
     },
     {  # ... or not applied, and no reply either
         "kinds": ["timeout", "drop"],
@@ -119,8 +139,9 @@ ACCOUNTS = (
 def test_fleet_survives_chaos(tmp_path: Path, dingtalk: FakeDingTalk) -> None:
     # Positions use 40 % of the margin: a duplicated order would fill, not bounce off 51008.
     config = write_config(
-        tmp_path, port=free_port(), accounts=ACCOUNTS, timeout_s=2.0, volatility_ratio="0.4"
-    )
+        tmp_path, port=free_port(), accounts=ACCOUNTS, timeout_s=2.0, volatility_ratio="0.4",
+        order_exp_s=60,  # virtual seconds: 3 s of wall time, so a request held 2.5 s still executes
+    )  # fmt: skip
     cfg = load_config(config, environ={}, env_file=tmp_path / "absent.env")
     intervals = sorted({a.interval for a in cfg.accounts.values()})
     fleet = SupervisedFleet(config, speed=SPEED, env=dingtalk_env(dingtalk), seed=SEED % 1000)
@@ -176,6 +197,7 @@ def test_fleet_survives_chaos(tmp_path: Path, dingtalk: FakeDingTalk) -> None:
     assert starts["simulator"] == 1, summary
     assert sum(fired.values()) >= 10, summary
     assert fired["lost_response"] >= 1, summary
+    assert fired["late"] >= 1, summary
 
     # ---- no lost bar --------------------------------------------------------------------------
     candles = {}
@@ -219,9 +241,13 @@ def test_fleet_survives_chaos(tmp_path: Path, dingtalk: FakeDingTalk) -> None:
                 close = datetime.fromisoformat(c["bar_close"])
                 assert close in markers[acct.interval], (name, c)
 
-    # ---- final positions = the strategies' targets --------------------------------------------
+    # ---- the journal agrees with the exchange on every order (late ones included) ---------------
+    assert check_journal_agrees(snap.orders, journals) == len(accepted), summary
+
+    # ---- final positions = the strategies' targets = the standing targets ---------------------
     held = check_positions(cfg, snap)
     assert any(pos != 0 for acct in held.values() for pos in acct.values()), held
+    check_standing(cfg, snap)
 
     # ---- notifications kept within DingTalk's limits ------------------------------------------
     assert dingtalk.rejections == [], dingtalk.rejections[:3]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from exchange.records import OrderRequest
+from notify.events import TradingAlert
 from simulator.server import RunningSimulator
 from tests.integration.test_trader_helpers import T0, TraderRig
 from trader.clordid import make_cl_ord_id
@@ -129,21 +130,44 @@ def test_lost_batch_response_resolves_every_order(rig_factory: Any) -> None:
     assert rig.position(BTC) > 0 > rig.position(ETH)
 
 
-def test_dropped_request_is_not_placed_and_heals_next_bar(rig_factory: Any) -> None:
+def test_dropped_request_is_proven_absent_then_retried_with_a_new_attempt(rig_factory: Any) -> None:
     rig: TraderRig = rig_factory()
     rig.control.set_faults([{"kind": "drop", "path": "/api/v5/trade/order", "method": "POST", "count": 1}])
     rig.publish(T0, {BTC: 1})
     first = rig.run(T0)
-    cl = make_cl_ord_id(rig.account, BTC, T0, "open", 0)
+    lost = make_cl_ord_id(rig.account, BTC, T0, "open", 0)
+    row = rig.ctx.journal.order(lost)
+    assert row is not None
+    assert row.status == "not_placed"
+    assert row.exp_at is not None
+    # proven absent only after its expTime passed: then a new attempt (a new clOrdId), never a resend
+    assert [o["clOrdId"] for o in rig.sim_orders()] == [make_cl_ord_id(rig.account, BTC, T0, "open", 1)]
+    assert rig.position(BTC) > 0
+    assert first.outcomes[0].filled == rig.position(BTC)
+
+
+def test_a_late_order_keeps_the_instrument_blocked_until_resolved(rig_factory: Any) -> None:
+    """An order that may still reach OKX is never retried: its instrument waits (issue 12, item 2)."""
+    rig: TraderRig = rig_factory()
+    rig.control.set_faults([{"kind": "drop", "path": "/api/v5/trade/order", "method": "POST", "count": 1}])
+    rig.control.set_faults(
+        [{"kind": "http_503", "path": "/api/v5/trade/order", "method": "GET"}], append=True
+    )
+    rig.publish(T0, {BTC: 1})
+    first = rig.run(T0)
+    assert first.outcomes[0].unresolved  # lookups keep failing: neither found nor proven absent
     assert rig.sim_orders() == []
-    assert rig.position(BTC) == 0
-    assert first.outcomes[0].unresolved
-    assert rig.ctx.journal.order(cl).status == "not_placed"  # type: ignore[union-attr]
-    rig.publish(T0 + MINUTE, {BTC: 1})
-    rig.run(T0 + MINUTE)
+    assert [a.kind for a in rig.events(TradingAlert)].count("order_unresolved") >= 1
+    rig.publish(T0 + MINUTE, {BTC: None})
+    second = rig.run(T0 + MINUTE)
+    assert second.outcomes == []  # still unknown: not traded, alerted
+    assert any("unresolved" in s for s in second.skipped)
+    rig.control.clear_faults()
+    rig.publish(T0 + 2 * MINUTE, {BTC: None})
+    rig.run(T0 + 2 * MINUTE)  # proven absent now: the standing target is traded
     assert rig.position(BTC) > 0
     assert [o["clOrdId"] for o in rig.sim_orders()] == [
-        make_cl_ord_id(rig.account, BTC, T0 + MINUTE, "open", 0)
+        make_cl_ord_id(rig.account, BTC, T0 + 2 * MINUTE, "open", 0)
     ]
 
 

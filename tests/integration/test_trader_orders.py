@@ -16,6 +16,7 @@ from exchange.records import OrderRequest
 from notify.events import BarReport, OrderRejected
 from simulator.server import RunningSimulator
 from tests.integration.test_trader_helpers import T0, TraderRig
+from trader.alerts import recent_alerts
 from trader.clordid import make_cl_ord_id
 from trader.sizing import SizingSpec, equity_share, size_target
 
@@ -75,7 +76,7 @@ def test_open_reverse_close_keep(rig_factory: Any, pos_mode: str) -> None:
     assert keep.outcomes == []
 
     sent = orders_sent(rig)
-    assert [(o["side"], o["posSide"] or None, o["reduceOnly"] or None) for o in sent] == (
+    assert [(o["side"], o.get("posSide") or None, o.get("reduceOnly") or None) for o in sent] == (
         [("buy", "long", None), ("sell", "long", None), ("sell", "short", None), ("buy", "short", None)]
         if hedge
         else [("buy", None, None), ("sell", None, True), ("sell", None, None), ("buy", None, True)]
@@ -160,6 +161,8 @@ def test_insufficient_margin_is_skipped_and_notified(rig_factory: Any) -> None:
     assert row is not None
     assert (row.status, row.error_code) == ("rejected", "51008")
     assert result.status == "done"
+    shortfalls = [a for a in recent_alerts(rig.ctx.journal) if a.kind == "margin_shortfall"]
+    assert [(a.inst_id, "51008" in a.message) for a in shortfalls] == [(BTC, True)]  # journaled at once
 
 
 def test_spot_buys_base_units_and_never_shorts(rig_factory: Any) -> None:

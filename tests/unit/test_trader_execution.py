@@ -223,9 +223,28 @@ def test_definitely_unknown_orders(tmp_path: Path) -> None:
     journal.record_intents([intent("never"), intent("aged")], BAR)
     journal.mark_acked("aged", "77", BAR)
     assert tracker.recover() == []
-    assert journal.order("never").status == "not_placed"  # type: ignore[union-attr]
+    # Not found, but journaled without an expTime: OKX could still register it for a while.
+    assert journal.order("never").status == "intent"  # type: ignore[union-attr]
     assert journal.order("aged").status == "lost"  # type: ignore[union-attr]
+    tracker.clock.advance(61)  # type: ignore[attr-defined]
+    assert tracker.recover() == []
+    assert journal.order("never").status == "not_placed"  # type: ignore[union-attr]
     assert journal.open_orders() == []
+    journal.close()
+
+
+def test_absent_is_proven_only_after_the_exp_time(tmp_path: Path) -> None:
+    tracker, journal = tracker_for(tmp_path, ScriptedExchange([]))
+    journal.record_intents([replace(intent("e1"), exp_at=BAR + timedelta(seconds=5))], BAR)
+    journal.mark_unknown("e1", "timeout", BAR)
+
+    assert tracker.resolve(INST, "e1") is None  # three lookups, 1 s: not proof yet
+    assert journal.order("e1").status == "unknown"  # type: ignore[union-attr]
+
+    assert tracker.resolve(INST, "e1", wait_until=BAR + timedelta(seconds=30)) is None
+    assert journal.order("e1").status == "not_placed"  # type: ignore[union-attr]
+    assert tracker.clock.now() >= BAR + timedelta(seconds=7)  # expTime + grace, no later than needed
+    assert tracker.clock.now() < BAR + timedelta(seconds=8)
     journal.close()
 
 

@@ -2,9 +2,9 @@
 own writers — candle CSVs (``CandleStore``), markers (``MarkerStore``), journals (the trader's
 ``Journal``) — and a monitor server on a free loopback port.
 
-``targets`` and ``alerts`` are created with the statements the trader's journal uses for them, for
-the tests of how the monitor shows them; :func:`add_new_tables` is only called where wanted, so
-the "n/a" display of older journals is tested too.
+A standing target and an alert are written through the trader's own ``TargetBook`` and
+``Alerter`` (:func:`add_target_and_alert`); :func:`as_older_journal` drops the ``targets`` and
+``alerts`` tables so that the "n/a" display of journals from before schema version 2 is tested too.
 """
 
 from __future__ import annotations
@@ -30,8 +30,11 @@ from core.store import CandleStore
 from exchange.records import Fill, Order
 from monitor.app import build_app
 from monitor.views import FleetViews
+from notify.events import Event
 from tests.e2e.fleet_harness import AccountPlan, StrategyPlan, free_port, write_config
+from trader.alerts import Alerter
 from trader.journal import Journal, OrderIntent, SignalRow
+from trader.targets import TargetBook
 
 __all__ = [
     "BTC",
@@ -39,7 +42,8 @@ __all__ = [
     "ETH",
     "NOW",
     "MonitorServer",
-    "add_new_tables",
+    "add_target_and_alert",
+    "as_older_journal",
     "fleet_config",
     "fleet_files",
     "make_bars",
@@ -51,14 +55,6 @@ __all__ = [
 BTC, ETH = "BTC-USDT-SWAP", "ETH-USDT-SWAP"
 NOW = datetime(2026, 3, 2, 12, 0, 30, tzinfo=UTC)  # 30 s after a 1m (and 5m) bar closed
 CLOSE = NOW.replace(second=0)
-TARGETS_SQL = (
-    "CREATE TABLE targets (inst_id TEXT PRIMARY KEY, strategy TEXT NOT NULL, target INTEGER NOT NULL, "
-    "size TEXT, bar_close TEXT NOT NULL, source TEXT NOT NULL, updated_at TEXT NOT NULL)"
-)
-ALERTS_SQL = (
-    "CREATE TABLE alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL, "
-    "inst_id TEXT, message TEXT NOT NULL)"
-)
 
 
 def fleet_config(directory: Path) -> FleetConfig:
@@ -153,18 +149,38 @@ def write_journal(
     return path
 
 
-def add_new_tables(path: Path, at: datetime) -> None:
-    """The ``targets`` and ``alerts`` tables of newer journals, with one row each."""
+class _Sent:
+    """A notifier that keeps what it is given (the rig has no DingTalk)."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def notify(self, event: Event) -> None:
+        self.events.append(event)
+
+    def close(self) -> None:
+        pass
+
+
+def add_target_and_alert(path: Path, at: datetime) -> None:
+    """A standing BTC target and an order-rejected alert, written as the trader writes them."""
+    j = Journal(path)
+    try:
+        TargetBook(j).set(BTC, "sma_cross", -1, "strategy", at, bar_close=at.replace(second=0))
+        TargetBook(j).set_size(BTC, Decimal("0.5"), at)
+        Alerter("alpha", j, _Sent(), FakeClock(at))("order_rejected", "51008 insufficient margin", BTC)
+    finally:
+        j.close()
+
+
+def as_older_journal(path: Path) -> None:
+    """The journal as written before schema version 2: no ``targets``, no ``alerts``."""
     import sqlite3
 
     db = sqlite3.connect(path)
     with db:
-        db.execute(TARGETS_SQL)
-        db.execute(ALERTS_SQL)
-        db.execute("INSERT INTO targets VALUES (?, 'sma_cross', -1, '0.5', ?, 'strategy', ?)",
-                   (BTC, at.isoformat(), at.isoformat()))  # fmt: skip
-        db.execute("INSERT INTO alerts (at, kind, inst_id, message) VALUES (?, 'order_rejected', ?, ?)",
-                   (at.isoformat(), BTC, "51008 insufficient margin"))  # fmt: skip
+        db.execute("DROP TABLE targets")
+        db.execute("DROP TABLE alerts")
     db.close()
 
 
@@ -179,9 +195,13 @@ def fleet_files(cfg: FleetConfig, *, new_tables: bool) -> None:
     write_marker(cfg, "5m", CLOSE, failed={BTC: "gap in history"})
     closes = [CLOSE - timedelta(minutes=k) for k in range(5, -1, -1)]
     alpha = write_journal(cfg, "alpha", closes)
-    write_journal(cfg, "beta", closes[-2:], last_status="skipped", reason="no marker before the deadline")
+    beta = write_journal(cfg, "beta", closes[-2:], last_status="skipped",
+                         reason="no marker before the deadline")
     if new_tables:
-        add_new_tables(alpha, NOW)
+        add_target_and_alert(alpha, NOW)
+    else:
+        as_older_journal(alpha)
+        as_older_journal(beta)
 
 
 @dataclass

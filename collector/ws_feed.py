@@ -5,7 +5,8 @@
 cycle calls :meth:`WsFeed.closed_bars`, which decides per instrument:
 
 - every bar after its last stored one through ``C - bar`` arrived as a ``confirm "1"`` push: done;
-- its connection is down, its subscription was refused, or it has no stored bar yet: REST at once;
+- its connection is down, its subscription was refused, it has no stored bar yet, or a bar before
+  ``C - bar`` is missing (it closed while nobody listened and will not be pushed again): REST at once;
 - otherwise it waits (sleeping on the book's ``changed`` event, never polling) until ``C +
   deadline_s``; what is still missing then is fetched over REST — only those instruments.
 
@@ -153,7 +154,7 @@ class WsFeed:
                 run = None if ts is None else self.book.run(inst, ts + self.base.delta, target)
                 if run is not None:
                     pushed[inst] = run
-                elif ts is not None and self.book.is_live(inst):
+                elif ts is not None and self.book.is_live(inst) and self._waitable(inst, ts, target):
                     continue
                 else:
                     rest[inst] = ts
@@ -166,6 +167,13 @@ class WsFeed:
             self.clock.sleep(min(remaining, _WAKE_S), self.book.changed)
         rest.update(undecided)
         return pushed, rest, sorted(undecided)
+
+    def _waitable(self, inst: str, last: datetime, target: datetime) -> bool:
+        """True if every bar before ``target`` is at hand (stored or pushed): waiting can help.
+        An older missing bar will never be pushed again (it closed while we were not
+        subscribed), so such an instrument goes to REST at once."""
+        first = last + self.base.delta
+        return first >= target or self.book.run(inst, first, target - self.base.delta) is not None
 
     # ---- observability --------------------------------------------------------------------------
     def status(self) -> FeedStatus:

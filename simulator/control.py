@@ -219,7 +219,8 @@ class SimControl:
     # -- business WebSocket ---------------------------------------------------------------------
     def ws(self, **changes: Any) -> dict[str, Any]:
         """Candle-push settings and counters; changes among ``delay_ms, jitter_ms, update_ms,
-        drop_rate, drop_confirm=[instId], never_confirm=[instId], refuse, disconnect=True``."""
+        idle_ms, drop_rate, drop_confirm=[instId], never_confirm=[instId], echo, refuse``, and the
+        actions ``disconnect=True`` (close every connection), ``reset=True`` (defaults)."""
         if not changes:
             result: dict[str, Any] = self._call("GET", "ws")
             return result

@@ -11,9 +11,11 @@ Every subscribed ``candle<bar>`` gets, like OKX:
 Test controls (:class:`WsSettings`, ``GET/POST /__sim/ws``): push delay and jitter, a random
 ``drop_rate`` for every push, ``drop_confirm`` instruments whose confirm push is lost (the next
 bar's updates still come), ``never_confirm`` instruments whose closed bar is pushed again as
-``confirm "0"`` and then nothing more, ``disconnect`` (close every connection now) and ``refuse``
+``confirm "0"`` and then nothing more, ``echo`` (every confirm push is followed by a duplicate, the
+previous bar's confirm and a stale forming row of the closed bar: duplicates and out-of-order
+pushes), ``disconnect`` (close every connection now), ``reset`` (defaults again) and ``refuse``
 (HTTP 503 on new connections, for downtime). A connection from which nothing was received for
-30 s of wall time is closed, as OKX does when the client does not ping.
+``idle_ms`` (30 s) of wall time is closed, as OKX does when the client does not ping.
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ from simulator.ws_frames import BUSINESS, PUBLIC, Sub, WsError, ack, error, pars
 __all__ = ["HUB", "WsHub", "WsSettings", "setup"]
 
 log = logging.getLogger(__name__)
-_IDLE_S = 30.0
 _TICK_S = 0.05
 
 
@@ -45,20 +46,23 @@ class WsSettings:
     delay_ms: int = 100
     jitter_ms: int = 200
     update_ms: int = 1000
+    idle_ms: int = 30_000
     drop_rate: float = 0.0
     drop_confirm: set[str] = field(default_factory=set)
     never_confirm: set[str] = field(default_factory=set)
+    echo: bool = False
     refuse: bool = False
 
     def to_json(self) -> Json:
         return {
             "delay_ms": self.delay_ms, "jitter_ms": self.jitter_ms, "update_ms": self.update_ms,
+            "idle_ms": self.idle_ms,
             "drop_rate": self.drop_rate, "drop_confirm": sorted(self.drop_confirm),
-            "never_confirm": sorted(self.never_confirm), "refuse": self.refuse,
+            "never_confirm": sorted(self.never_confirm), "echo": self.echo, "refuse": self.refuse,
         }  # fmt: skip
 
     def update(self, body: Json) -> None:
-        for name in ("delay_ms", "jitter_ms", "update_ms"):
+        for name in ("delay_ms", "jitter_ms", "update_ms", "idle_ms"):
             if name in body:
                 value = int(body[name])
                 if value < 0:
@@ -74,8 +78,9 @@ class WsSettings:
                 if not isinstance(body[name], list):
                     raise BadRequest(f"{name} must be a list of instIds")
                 setattr(self, name, {str(i) for i in body[name]})
-        if "refuse" in body:
-            self.refuse = bool(body["refuse"])
+        for name in ("echo", "refuse"):
+            if name in body:
+                setattr(self, name, bool(body[name]))
 
 
 @dataclass(eq=False)
@@ -85,6 +90,7 @@ class _Conn:
     path: str
     subs: dict[tuple[str, str], Sub] = field(default_factory=dict)
     confirming: set[tuple[str, str]] = field(default_factory=set)  # confirm push still due
+    opens: dict[tuple[str, str], int] = field(default_factory=dict)  # forming bar last seen per sub
     queue: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
 
 
@@ -99,7 +105,6 @@ class WsHub:
         self.pushes = 0
         self._ids = itertools.count(1)
         self._rng = random.Random(state.options.seed)  # noqa: S311 - simulated jitter
-        self._last_open: dict[str, int] = {}
         self._last_update = 0.0
         self._task: asyncio.Task[None] | None = None
 
@@ -134,7 +139,7 @@ class WsHub:
         try:
             while True:
                 try:
-                    msg = await ws.receive(timeout=_IDLE_S)
+                    msg = await ws.receive(timeout=self.settings.idle_ms / 1000)
                 except TimeoutError:
                     break  # the client stopped pinging
                 if msg.type != WSMsgType.TEXT:
@@ -166,7 +171,7 @@ class WsHub:
             key = (sub.channel, sub.inst_id)
             if op == "subscribe":
                 conn.subs[key] = sub
-                self._last_open.setdefault(sub.spec.code, bar_open(self.state.now(), sub.spec))
+                conn.opens.setdefault(key, bar_open(self.state.now(), sub.spec))
             else:
                 conn.subs.pop(key, None)
             conn.queue.put_nowait(ack(op, sub, conn.conn_id, req_id))
@@ -198,19 +203,17 @@ class WsHub:
 
     def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
         now = self.state.now()
-        for code, spec in self._specs().items():
-            current = bar_open(now, spec)
-            last = self._last_open.get(code, current)
-            self._last_open[code] = current
-            if current > last:
-                closed = prev_open(current, spec)
-                for conn in list(self.conns):
-                    for sub in conn.subs.values():
-                        if sub.spec.code == code:
-                            conn.confirming.add((sub.channel, sub.inst_id))
-                            s = self.settings
-                            delay = s.delay_ms + self._rng.uniform(0, s.jitter_ms)
-                            loop.call_later(self._wall_s(delay), self._confirm, conn, sub, closed)
+        current = {code: bar_open(now, spec) for code, spec in self._specs().items()}
+        for conn in list(self.conns):
+            for key, sub in conn.subs.items():
+                forming = current[sub.spec.code]
+                last = conn.opens.get(key, forming)
+                conn.opens[key] = forming
+                if forming > last:  # the bar closed (a clock moved backwards closes nothing)
+                    conn.confirming.add(key)
+                    delay = self.settings.delay_ms + self._rng.uniform(0, self.settings.jitter_ms)
+                    closed = prev_open(forming, sub.spec)
+                    loop.call_later(self._wall_s(delay), self._confirm, conn, sub, closed)
         every = self.settings.update_ms / 1000
         if every and loop.time() - self._last_update >= every:
             self._last_update = loop.time()
@@ -225,9 +228,12 @@ class WsHub:
             return
         if sub.inst_id in self.settings.drop_confirm:
             return
-        now = self.state.now()
-        self._send(conn, sub, open_ms, max(now, next_open(open_ms, sub.spec)),
-                   stuck=sub.inst_id in self.settings.never_confirm)  # fmt: skip
+        now = max(self.state.now(), next_open(open_ms, sub.spec))
+        self._send(conn, sub, open_ms, now, stuck=sub.inst_id in self.settings.never_confirm)
+        if self.settings.echo:  # the same confirm again, an older bar's, a stale forming row
+            self._send(conn, sub, open_ms, now)
+            self._send(conn, sub, prev_open(open_ms, sub.spec), now)
+            self._send(conn, sub, open_ms, now, stuck=True)
 
     def _send(self, conn: _Conn, sub: Sub, open_ms: int, now: int, *, stuck: bool = False) -> None:
         if self.settings.drop_rate and self._rng.random() < self.settings.drop_rate:
@@ -256,6 +262,8 @@ async def _control(state: SimState, request: web.Request) -> Any:
     hub = request.app[HUB]
     if request.method == "POST":
         body = await read_body(request)
+        if body.get("reset"):
+            hub.settings = WsSettings()
         hub.settings.update(body)
         if body.get("disconnect"):
             await hub.disconnect()

@@ -210,3 +210,18 @@ def test_feed_journal_status_and_lag_lines(tmp_path: Path) -> None:
     assert rounds[-1]["ready_s"] == 9.25
     assert 1 < len(rounds) < 10  # trimmed past max_bytes, newest kept
     assert read_feed_status(tmp_path / "missing") is None
+
+
+def test_status_display_shows_the_live_feed_and_its_fallbacks(tmp_path: Path) -> None:
+    from scripts.status import feed_line
+
+    last = FeedRound("websocket", T0, 3, 1, 2, 2.5, ("ETH-USDT-SWAP", "SOL-USDT"))
+    FeedJournal(tmp_path).record(FeedStatus("websocket", 2, 1, 1, {"NOPE-USDT": "60018: x"}, last=last), T0)
+
+    line = feed_line(read_feed_status(tmp_path))
+
+    assert line == (
+        "feed     : websocket, 1/2 connection(s) open, 1 instrument(s) live; last bar 1 via push, "
+        "2 fell back to REST, ready 2.50s after the close; refused: NOPE-USDT"
+    )
+    assert feed_line(None) == "feed     : - (no bar collected yet)"

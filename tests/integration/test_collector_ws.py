@@ -156,17 +156,18 @@ def test_minutes_of_downtime_are_repaired_from_history(rig: WsRig, sim: RunningS
     assert last.via_push == 3  # back on pushes
 
 
-def test_an_unknown_instrument_is_isolated(sim: RunningSimulator, tmp_path: Path) -> None:
-    rig = make_ws_rig(sim, tmp_path, [*INSTS, "NOPE-USDT-SWAP"], CLOSE)
+def test_unknown_instruments_are_isolated(sim: RunningSimulator, tmp_path: Path) -> None:
+    unknown = ["NADA-USDT-SWAP", "NOPE-USDT-SWAP"]  # two in one request: isolated by halving
+    rig = make_ws_rig(sim, tmp_path, [*INSTS, *unknown], CLOSE)
     try:
         rig.wait_live(len(INSTS))
-        wait_for("the refusal", lambda: "NOPE-USDT-SWAP" in rig.feed.status().refused)
+        wait_for("the refusals", lambda: sorted(rig.feed.status().refused) == unknown)
 
         report = rig.bar()
 
         assert report.outcome("1m").ok == sorted(INSTS)
-        assert list(report.outcome("1m").failed) == ["NOPE-USDT-SWAP"]
-        assert rig.feed.status().refused["NOPE-USDT-SWAP"].startswith("60018")
+        assert list(report.outcome("1m").failed) == unknown
+        assert all(r.startswith("60018: ") for r in rig.feed.status().refused.values())
         last = rig.feed.last
         assert last is not None
         assert last.via_push == 3

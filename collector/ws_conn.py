@@ -91,6 +91,7 @@ class WsConnection:
         self._pending: dict[str, set[str]] = {}
         self._seq = 0
         self._acked = False
+        self._tasks: set[asyncio.Task[None]] = set()
         self.connects = 0
 
     @property
@@ -116,6 +117,8 @@ class WsConnection:
             except (aiohttp.ClientError, TimeoutError, OSError, _Dead) as exc:
                 if not stopping.is_set():
                     log.warning("%s: %s: %s", self.name, type(exc).__name__, exc)
+            except Exception:  # a bug must not end the feed: log it, reconnect
+                log.exception("%s: unexpected error; reconnecting", self.name)
             finally:
                 self._ws = None
                 self._pending.clear()
@@ -167,7 +170,15 @@ class WsConnection:
             return
         half = len(left) // 2
         for part in (left[:half], left[half:]):
-            asyncio.get_running_loop().create_task(self._subscribe(part))
+            task = asyncio.get_running_loop().create_task(self._resubscribe(part))
+            self._tasks.add(task)  # keep a reference until it is done
+            task.add_done_callback(self._tasks.discard)
+
+    async def _resubscribe(self, inst_ids: Sequence[str]) -> None:
+        try:
+            await self._subscribe(inst_ids)
+        except (aiohttp.ClientError, OSError) as exc:  # the connection is going; run() reconnects
+            log.warning("%s: resubscribe failed: %s", self.name, exc)
 
     # ---- reading --------------------------------------------------------------------------------
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:

@@ -12,6 +12,10 @@ A subscription refused with an error event (60018 unknown instrument, 60012/6001
 isolated: once the request has settled, its still unacknowledged instruments are subscribed again
 in halves until a single refused instrument is left; that one is marked refused in the book (so
 REST serves it — and fails it — alone) and the others stream normally.
+
+Keep-alive, backoff and the connection gate count in the event loop's monotonic time, not the
+process clock: OKX's 30 s idle rule and 3-attempts-per-second limit are wall-time rules, also
+when a demo runs a scaled clock.
 """
 
 from __future__ import annotations

@@ -241,3 +241,13 @@ def test_connect_gate_allows_three_attempts_per_second() -> None:
 
     assert times[2] - times[0] < 0.5  # three at once
     assert times[3] - times[0] >= 0.99  # the fourth waits for the window to move
+
+
+def test_take_dirty_names_what_changed_since_the_last_look() -> None:
+    book = CandleBook(M1)
+    book.add([candle(0, inst="A-B"), candle(0, inst="C-D", confirmed=False)])
+    book.set_live(["E-F"], True)
+    book.refuse("G-H", "60018: x")
+
+    assert book.take_dirty() == {"A-B", "E-F", "G-H"}  # a forming update changes nothing
+    assert book.take_dirty() == set()

@@ -57,12 +57,13 @@ M1, M5, H1 = parse_interval("1m"), parse_interval("5m"), parse_interval("1h")
 HK = timezone(timedelta(hours=8))
 
 
-def write_config(folder: Path, base_url: str, accounts: Mapping[str, tuple[str, Sequence[str]]]) -> Path:
+def write_config(folder: Path, base_url: str, accounts: Mapping[str, tuple[str, Sequence[str]]],
+                 collector: str = "feed='rest'") -> Path:  # fmt: skip
     lines = [
         "from config import Account, Collector, Exchange, Notify, Strategy",
         f"EXCHANGE = Exchange(mode='simulator', base_url={base_url!r})",
         f"DATA_DIR = {str(folder / 'data')!r}",
-        "COLLECTOR = Collector(history_bars=10, verify_every_minutes=0)",
+        f"COLLECTOR = Collector(history_bars=10, verify_every_minutes=0, {collector})",
         "NOTIFY = Notify(dingtalk=None)",
         "ACCOUNTS = {",
     ]

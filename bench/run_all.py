@@ -23,6 +23,7 @@ BENCHES: dict[str, list[str]] = {
     "simulator": ["bench.bench_simulator"],
     "exchange": ["bench.bench_exchange"],
     "collector": ["bench.bench_collector"],
+    "feed": ["bench.bench_feed"],
     "trader": ["bench.bench_trader", "--repeats", "3"],
     "trader_rss": ["bench.bench_trader_rss"],
     "gateway": ["bench.bench_gateway"],

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from collector.derive import derive
-from collector.fetch import Fetched, Fetcher
+from collector.feed import CandleFeed
+from collector.fetch import Fetched
 from collector.plan import CollectPlan
 from core.clock import Clock
 from core.errors import DataError
@@ -103,7 +104,7 @@ class Cycle:
         plan: CollectPlan,
         store: CandleStore,
         markers: MarkerStore,
-        fetcher: Fetcher,
+        fetcher: CandleFeed,
         clock: Clock,
         *,
         history_start: Callable[[datetime], datetime],

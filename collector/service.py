@@ -18,10 +18,14 @@ from datetime import datetime, timedelta
 
 from collector.backfill import Backfiller, BackfillReport
 from collector.cycle import Cycle, CycleReport
+from collector.feed import CandleFeed, RestFeed
+from collector.feed_journal import FeedJournal
 from collector.fetch import CycleStopped, Fetcher
 from collector.housekeeping import Housekeeper
 from collector.plan import CollectPlan, build_plan
 from collector.schedule import BarCloseTrigger, build_scheduler
+from collector.ws_feed import WsFeed
+from collector.ws_plan import deadline_s
 from config.plan import HistoryPlan, history_plan
 from config.schema import FleetConfig
 from core.clock import Clock, ScaledClock, SystemClock, clock_from_env
@@ -76,6 +80,8 @@ class CollectorService:
             confirm_retry_s=settings.confirm_retry_s,
             stop=self.stop_event,
         )
+        self.feed: CandleFeed = self._make_feed()
+        self.feed_journal = FeedJournal(cfg.data_dir / "collector")
         self.backfiller = Backfiller(
             self.plan, self.store, self.client, self.clock, span=self.history.span, progress=progress
         )
@@ -83,7 +89,7 @@ class CollectorService:
             self.plan,
             self.store,
             self.markers,
-            self.fetcher,
+            self.feed,
             self.clock,
             history_start=self.backfiller.history_start,
             rebuild_bars=self.backfiller.base_bars,
@@ -102,6 +108,28 @@ class CollectorService:
             process=PROCESS,
         )
         self.last_close: datetime | None = None
+
+    def _make_feed(self) -> CandleFeed:
+        settings = self.cfg.collector
+        if settings.feed == "rest":
+            return RestFeed(self.fetcher, self.clock)
+        return WsFeed(
+            self.cfg.exchange.business_ws_url,
+            self.plan.base_bar,
+            self.plan.base,
+            self.plan.all_instruments,
+            self.fetcher,
+            self.clock,
+            deadline_s=deadline_s(self.plan.base, settings.ws_deadline_s),
+            per_connection=settings.ws_per_connection,
+            stop=self.stop_event,
+        )
+
+    @property
+    def close_delay_s(self) -> float:
+        """When after a close the cycle starts: at once for the WebSocket feed (it waits for the
+        pushes itself), ``close_delay_s`` for REST polling."""
+        return 0.0 if self.cfg.collector.feed == "websocket" else self.cfg.collector.close_delay_s
 
     def keep_bars(self) -> dict[Interval, int]:
         """Rows each interval's CSV must keep for the history plan (a floor for ``max_csv_rows``)."""
@@ -140,6 +168,7 @@ class CollectorService:
         """One bar close (tests call this directly)."""
         report = self.cycle.run(close)
         self.last_close = close
+        self.feed_journal.record(self.feed.status(), self.clock.now())
         return report
 
     def tick(self) -> CycleReport | None:
@@ -170,12 +199,11 @@ class CollectorService:
         """Start up, then run every base close until :meth:`request_stop`."""
         self.notify(ProcessStarted(PROCESS, self.describe()))
         try:
+            self.feed.start()
             self.start_up()
             if self.stop_event.is_set():
                 return
-            trigger = BarCloseTrigger(
-                self.plan.base, self.plan.tz, self.clock, self.cfg.collector.close_delay_s
-            )
+            trigger = BarCloseTrigger(self.plan.base, self.plan.tz, self.clock, self.close_delay_s)
             scheduler = build_scheduler(self._job, trigger)
             scheduler.start()
             log.info("collector running: %s", self.describe())
@@ -196,10 +224,12 @@ class CollectorService:
         ivs = ", ".join(f"{iv}: {len(insts)}" for iv, insts in sorted(self.plan.instruments.items()))
         return (
             f"base {self.plan.base} ({self.plan.base_bar}), {len(self.plan.all_instruments)} instrument(s) "
-            f"[{ivs}], candle timezone {self.plan.tz}, history {self.history.base_bars} base bars"
+            f"[{ivs}], candle timezone {self.plan.tz}, history {self.history.base_bars} base bars, "
+            f"feed {self.feed.name}"
         )
 
     def close(self) -> None:
+        self.feed.close()
         self.cycle.close()
         if self._own_client:
             self.client.close()

@@ -26,6 +26,35 @@ def _credential_status(cfg: FleetConfig, prefix: str) -> str:
     return f"MISSING {', '.join(missing)}"
 
 
+def _feed_lines(cfg: FleetConfig) -> list[str]:
+    """The collector's feed: which, where, how many connections, and what the last bar did."""
+    from collector.feed_journal import read_feed_status
+    from collector.ws_plan import connections_needed
+
+    settings = cfg.collector
+    if settings.feed == "websocket":
+        n = len(cfg.instruments)
+        conns = connections_needed(n, settings.ws_per_connection)
+        lines = [
+            f"feed         : websocket at {cfg.exchange.business_ws_url}, {conns} connection(s) for "
+            f"{n} instrument(s); REST for those without a confirm push {settings.ws_deadline_s:g}s "
+            "after the close"
+        ]
+    else:
+        lines = [f"feed         : rest (market/candles polling {settings.close_delay_s:g}s after each close)"]
+    live = read_feed_status(cfg.data_dir / "collector")
+    if live is not None:
+        last = live.get("last") or {}
+        text = f"  live: {live.get('feed')} as of {live.get('at')}, {live.get('open_connections')} open"
+        if last:
+            text += (
+                f"; last bar close {last.get('bar_close')}: {last.get('via_push')} via push, "
+                f"{len(last.get('fallback') or [])} fell back to REST, ready {last.get('ready_s', 0):.2f}s"
+            )
+        lines.append(text)
+    return lines
+
+
 def render_plan(cfg: FleetConfig) -> str:
     plan = history_plan(cfg)
     tz = cfg.candle_timezone
@@ -42,6 +71,7 @@ def render_plan(cfg: FleetConfig) -> str:
     for iv, bars in plan.bars_needed.items():
         lines.append(f"  {iv!s:>4}: strategies need {bars} closed bars")
     lines.append(f"  backfill {plan.span} of {plan.base} candles = {plan.base_bars} bars per instrument")
+    lines += _feed_lines(cfg)
     dingtalk = cfg.notify.dingtalk
     lines.append(
         "notify       : "

@@ -30,6 +30,10 @@ INST_ID_RE = re.compile(r"^[A-Z0-9]{1,20}-[A-Z0-9]{2,10}(?:-SWAP|-\d{6})?$")
 ACCOUNT_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 DEFAULT_BASE_URLS = {"live": "https://www.okx.com", "demo": "https://www.okx.com"}
+BUSINESS_WS_URLS = {
+    "live": "wss://ws.okx.com:8443/ws/v5/business",
+    "demo": "wss://wspap.okx.com:8443/ws/v5/business",
+}
 SIMULATOR_URL = "http://127.0.0.1:8081"
 
 
@@ -55,6 +59,13 @@ class ExchangeSettings(Frozen):
         if self.base_url:
             return self.base_url
         return SIMULATOR_URL if self.mode == "simulator" else DEFAULT_BASE_URLS[self.mode]
+
+    @property
+    def business_ws_url(self) -> str:
+        """OKX's business WebSocket (candle channels) for this mode; the simulator serves its own."""
+        if self.mode == "simulator":
+            return re.sub(r"^http", "ws", self.url) + "/ws/v5/business"
+        return BUSINESS_WS_URLS[self.mode]
 
 
 class StrategySettings(Frozen):
@@ -128,6 +139,13 @@ class CollectorSettings(Frozen):
     verify_bars: int = Field(30, ge=1, le=300)
     marker_keep_hours: float = Field(48.0, gt=0)
     max_csv_rows: int | None = Field(None, ge=100)
+    feed: Literal["websocket", "rest"] = Field(
+        "websocket", description="closed bars from WebSocket pushes (REST repairs) or REST polling"
+    )
+    ws_deadline_s: float = Field(
+        2.0, gt=0, le=60, description="after a close, take instruments without a confirm push from REST"
+    )
+    ws_per_connection: int = Field(250, ge=1, le=2000, description="candle subscriptions per connection")
 
 
 class AccountSettings(Frozen):

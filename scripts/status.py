@@ -7,11 +7,13 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from collector.feed_journal import read_feed_status
 from config.schema import FleetConfig
 from core.markers import MarkerStore
 
-__all__ = ["AccountStatus", "FleetStatus", "collect_status", "render_status"]
+__all__ = ["AccountStatus", "FleetStatus", "collect_status", "feed_line", "render_status"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,24 @@ class FleetStatus:
     markers: dict[str, tuple[str, int, int]]  # interval -> (last bar close, ok, failed)
     base_rows: int
     accounts: list[AccountStatus]
+    feed: dict[str, Any] | None = None  # the collector's collector/feed.json
+
+
+def feed_line(feed: dict[str, Any] | None) -> str:
+    """Which feed is live, its connections, and how many instruments the last bar took from REST."""
+    if not feed:
+        return "feed     : - (no bar collected yet)"
+    text = f"feed     : {feed.get('feed')}"
+    if feed.get("connections"):
+        text += (f", {feed.get('open_connections')}/{feed.get('connections')} connection(s) open, "
+                 f"{feed.get('live_instruments')} instrument(s) live")  # fmt: skip
+    last = feed.get("last") or {}
+    if last:
+        text += (f"; last bar {last.get('via_push')} via push, {len(last.get('fallback') or [])} fell back "
+                 f"to REST, ready {last.get('ready_s', 0):.2f}s after the close")  # fmt: skip
+    if feed.get("refused"):
+        text += f"; refused: {', '.join(sorted(feed['refused']))}"
+    return text
 
 
 def _count_rows(path: Path) -> int:
@@ -87,7 +107,7 @@ def collect_status(cfg: FleetConfig) -> FleetStatus:
     base = cfg.base_interval.name
     rows = sum(_count_rows(cfg.candles_dir / f"{inst}_{base}.csv") for inst in cfg.instruments)
     accounts = [_account_status(name, cfg.journal_dir / f"{name}.sqlite") for name in cfg.accounts]
-    return FleetStatus(marker_info, rows, accounts)
+    return FleetStatus(marker_info, rows, accounts, read_feed_status(cfg.data_dir / "collector"))
 
 
 def render_status(
@@ -96,6 +116,7 @@ def render_status(
     lines = [f"okxfleet — {now.isoformat(timespec='seconds')}   (Ctrl-C stops everything)", ""]
     lines.append("processes: " + "  ".join(f"{name} [{state}]" for name, state in children))
     lines.append(f"candles  : {status.base_rows} base-interval rows on disk")
+    lines.append(feed_line(status.feed))
     for iv, (bar, ok, failed) in status.markers.items():
         lines.append(f"marker {iv:>4}: last bar close {bar}  ok {ok}  failed {failed}")
     lines.append("")

@@ -9,6 +9,8 @@
     ctl.set_liquidity("BTC-USDT-SWAP", "0.05")       # partial fills: 0.05 per order and second
     ctl.set_instrument_state("ETH-USDT-SWAP", "suspend")
     ctl.set_account_level("sub1", "1")                # Spot mode
+    ctl.ws(delay_ms=100, jitter_ms=200, drop_confirm=["ETH-USDT-SWAP"])  # candle pushes
+    ctl.ws(disconnect=True, refuse=True)              # drop every WebSocket, refuse new ones
     ctl.orders(account="key"); ctl.requests(path="/trade/"); ctl.reset()
 """
 
@@ -212,6 +214,17 @@ class SimControl:
 
     def accounts(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._call("GET", "accounts")
+        return result
+
+    # -- business WebSocket ---------------------------------------------------------------------
+    def ws(self, **changes: Any) -> dict[str, Any]:
+        """Candle-push settings and counters; changes among ``delay_ms, jitter_ms, update_ms,
+        idle_ms, drop_rate, drop_confirm=[instId], never_confirm=[instId], echo, refuse``, and the
+        actions ``disconnect=True`` (close every connection), ``reset=True`` (defaults)."""
+        if not changes:
+            result: dict[str, Any] = self._call("GET", "ws")
+            return result
+        result = self._call("POST", "ws", changes)
         return result
 
     def reset(self) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from core.exposure import warn_if_exposed
-from simulator import account_api, control_api, control_venue, market, trading
+from simulator import account_api, control_api, control_venue, market, trading, ws
 from simulator.api import Ctx, Reply, Route
 from simulator.auth import verify
 from simulator.control import SimControl
@@ -190,11 +190,12 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
 
 
 def create_app(state: SimState) -> web.Application:
-    """The aiohttp application serving ``/api/v5`` and ``/__sim``."""
+    """The aiohttp application serving ``/api/v5``, ``/ws/v5`` and ``/__sim``."""
     app = web.Application()
     app[STATE] = state
     control_api.setup(app)
     control_api.register(app, control_venue.VIEWS)
+    ws.setup(app)  # /ws/v5/business candle pushes and /__sim/ws
     app.router.add_route("*", "/api/v5/{tail:.*}", handle_api)
     return app
 

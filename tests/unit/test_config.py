@@ -4,6 +4,7 @@ account, instrument and field, and no secret ever shows in --check output."""
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -288,6 +289,26 @@ def test_render_plan_lists_accounts_and_history(tmp_path: Path) -> None:
     assert "ETH-USDT-SWAP" in plan
     assert "lookback 21" in plan
     assert "simulator development credentials" in plan
+    assert "feed         : websocket at ws://127.0.0.1:8081/ws/v5/business, 1 connection(s)" in plan
+
+
+def test_render_plan_shows_the_feed_and_its_last_bar(tmp_path: Path) -> None:
+    from collector.feed import FeedRound, FeedStatus
+    from collector.feed_journal import FeedJournal
+
+    cfg = load_config(good(tmp_path, mode="live"), environ=SECRETS, env_file=tmp_path / "none.env")
+    cfg = cfg.model_copy(update={"data_dir": tmp_path / "data"})
+    close = datetime(2024, 3, 1, tzinfo=UTC)
+    last = FeedRound("websocket", close, 2, 1, 1, 2.31, ("ETH-USDT-SWAP",))
+    FeedJournal(cfg.data_dir / "collector").record(FeedStatus("websocket", 1, 1, 2, last=last), close)
+
+    plan = render_plan(cfg)
+
+    assert "wss://ws.okx.com:8443/ws/v5/business, 1 connection(s)" in plan
+    assert "1 via push, 1 fell back to REST, ready 2.31s" in plan
+    polling = cfg.collector.model_copy(update={"feed": "rest"})
+    rest = render_plan(cfg.model_copy(update={"collector": polling}))
+    assert "feed         : rest (market/candles polling" in rest
 
 
 def test_missing_config_file(tmp_path: Path) -> None:

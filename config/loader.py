@@ -18,7 +18,18 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from config.builders import Account, Collector, DingTalk, Draft, Exchange, Notify, Strategy, Trader
+from config.builders import (
+    Account,
+    Collector,
+    DingTalk,
+    Draft,
+    Exchange,
+    Notify,
+    Risk,
+    Strategy,
+    Trader,
+    Treasury,
+)  # fmt: skip
 from config.credentials import missing_credential_vars, parse_env_file
 from config.schema import (
     ACCOUNT_NAME_RE,
@@ -28,8 +39,10 @@ from config.schema import (
     ExchangeSettings,
     FleetConfig,
     NotifySettings,
+    RiskSettings,
     StrategySettings,
     TraderSettings,
+    TreasurySettings,
 )
 from core.errors import ConfigError
 from core.intervals import parse_interval
@@ -46,6 +59,7 @@ KNOWN_SETTINGS = (
     "MAX_LEVERAGE",
     "NOTIFY",
     "TRADER",
+    "TREASURY",
 )
 
 
@@ -141,6 +155,7 @@ def _build_account(
     raw_strategies = fields.pop("strategies", None)
     trader_draft = fields.pop("trader", None)
     dingtalk_draft = fields.pop("dingtalk", None)
+    risk_draft = fields.pop("risk", None)
     if not isinstance(raw_strategies, list | tuple) or not raw_strategies:
         problems.append(f"{where}: strategies: give a non-empty list of Strategy(...)")
         raw_strategies = []
@@ -167,6 +182,8 @@ def _build_account(
         else None
     )
     fields.update(name=name, strategies=tuple(strategies), trader=merged_trader, dingtalk=dingtalk)
+    if risk_draft is not None:  # issue #16: account risk limits
+        fields["risk"] = _build(f"{where}, risk", risk_draft, Risk, RiskSettings, problems) or RiskSettings()
     try:
         return AccountSettings.model_validate(fields)
     except ValidationError as exc:
@@ -249,6 +266,11 @@ def load_config(
             if acct is not None:
                 accounts[name] = acct
 
+    treasury = None
+    if settings.get("TREASURY") is not None:
+        treasury = _build("TREASURY", settings["TREASURY"], Treasury, TreasurySettings, problems)
+        _check_treasury(treasury, accounts, exchange, env, check_credentials, problems)
+
     _cross_checks(accounts, exchange, env, check_credentials, problems)
     if problems:
         raise ConfigError([f"{path}: {p}" for p in problems])
@@ -265,6 +287,7 @@ def load_config(
             collector=collector,
             trader=trader,
             notify=notify,
+            treasury=treasury,
             env=env,
         )
     except ValidationError as exc:
@@ -306,3 +329,29 @@ def _cross_checks(
                     f"account {acct.name!r}: {exchange.mode} mode needs credentials; "
                     f"missing environment variable(s) {', '.join(missing)}"
                 )
+
+
+def _check_treasury(
+    treasury: TreasurySettings | None,
+    accounts: dict[str, AccountSettings],
+    exchange: ExchangeSettings | None,
+    env: Mapping[str, str],
+    check_credentials: bool,
+    problems: list[str],
+) -> None:
+    """The master key is its own credentials entry, present outside simulator mode."""
+    if treasury is None:
+        return
+    for acct in accounts.values():
+        if acct.credentials == treasury.credentials:
+            problems.append(
+                f"TREASURY: credentials {treasury.credentials} are account {acct.name!r}'s; the treasury "
+                f"needs the master account's own key (traders' keys never get transfer rights)"
+            )
+    if exchange is not None and exchange.mode in ("live", "demo") and check_credentials:
+        missing = missing_credential_vars(treasury.credentials, env)
+        if missing:
+            problems.append(
+                f"TREASURY: {exchange.mode} mode needs the master account's credentials; "
+                f"missing environment variable(s) {', '.join(missing)}"
+            )

@@ -18,7 +18,7 @@ from trader.diff import Leg, plan_legs
 from trader.execution import LegOrder, LegOutcome
 from trader.journal import SignalRow
 from trader.signals import Decision
-from trader.sizing import SizingSpec, size_target
+from trader.sizing import SizingSpec, size_target, weight_factor
 from trader.state import AccountState
 
 __all__ = ["phase_closes", "phase_opens", "sizing_price"]
@@ -52,9 +52,10 @@ def _size(ctx: TraderContext, d: Decision, share: Decimal, skipped: list[str]) -
     assert d.signal_px is not None
     spec = SizingSpec(d.inst_id, inst.is_contract, inst.contract_value, inst.lot_sz, inst.min_sz)
     price = sizing_price(ctx, d.signal_px)
+    weights = [s.weight for s in ctx.account.strategies]  # issue #16: Strategy(weight=...)
     result = size_target(
         spec,
-        share=share,
+        share=share * weight_factor(ctx.account.strategy(d.inst_id).weight, weights),
         leverage=ctx.leverage.get(d.inst_id, Decimal(1)),
         volatility_ratio=ctx.settings.volatility_ratio,
         price=price,

@@ -169,6 +169,8 @@ class TreasurySettings(Frozen):
     min_transfer: Decimal = Field(Decimal(1), gt=0)  # smaller moves are not worth a transfer
     position_reserve: Decimal = Field(Decimal("1.5"), ge=1)  # keep this x the positions' margin
     lock_wait_s: float = Field(120.0, gt=0, le=3600)  # wait this long for a trader between bars
+    settlement_retry_s: float = Field(60.0, gt=0, le=3600)  # 58111 (funding settlement): retry after
+    settlement_max_wait_s: float = Field(1800.0, gt=0, le=86400)  # ... for at most this long
 
     @field_validator("band")
     @classmethod

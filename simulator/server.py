@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from simulator import account_api, control_api, control_venue, market, trading
+from simulator import account_api, control_api, control_venue, market, trading, treasury_api
 from simulator.api import Ctx, Reply, Route
 from simulator.auth import verify
 from simulator.control import SimControl
@@ -35,7 +35,10 @@ __all__ = ["ROUTES", "RunningSimulator", "build_options", "create_app", "start_b
 
 log = logging.getLogger(__name__)
 
-ROUTES: dict[tuple[str, str], Route] = {**market.ROUTES, **account_api.ROUTES, **trading.ROUTES}
+ROUTES: dict[tuple[str, str], Route] = {
+    **market.ROUTES, **account_api.ROUTES, **trading.ROUTES,
+    **treasury_api.ROUTES,  # issue #16: master account, sub-accounts, transfers
+}  # fmt: skip
 _SINGLE = {
     "/api/v5/trade/batch-orders": "/api/v5/trade/order",
     "/api/v5/trade/cancel-batch-orders": "/api/v5/trade/cancel-order",
@@ -165,6 +168,7 @@ def create_app(state: SimState) -> web.Application:
     app[STATE] = state
     control_api.setup(app)
     control_api.register(app, control_venue.VIEWS)
+    control_api.register(app, treasury_api.VIEWS)
     app.router.add_route("*", "/api/v5/{tail:.*}", handle_api)
     return app
 

@@ -32,18 +32,34 @@ TREASURY = 'Treasury(credentials="OKX_MASTER", band={band}, max_transfer=1000, m
 SUB_ENV = {f"OKX_SUB{n}_{s}": "x" * 12 for n in (1, 2) for s in ("API_KEY", "SECRET", "PASSPHRASE")}
 
 
-def write(tmp_path: Path, *, mode: str = "simulator", band: str = "0.1", weight: str = "2",
-          acct_weight: str = "1", risk: str = "Risk(max_drawdown=0.2, daily_loss=0.05)",
-          treasury: str | None = None) -> Path:
-    text = BASE.format(mode=mode, weight=weight, acct_weight=acct_weight, risk=risk,
-                       treasury=treasury if treasury is not None else TREASURY.format(band=band))
+def write(
+    tmp_path: Path,
+    *,
+    mode: str = "simulator",
+    band: str = "0.1",
+    weight: str = "2",
+    acct_weight: str = "1",
+    risk: str = "Risk(max_drawdown=0.2, daily_loss=0.05)",
+    treasury: str | None = None,
+) -> Path:
+    text = BASE.format(
+        mode=mode,
+        weight=weight,
+        acct_weight=acct_weight,
+        risk=risk,
+        treasury=treasury if treasury is not None else TREASURY.format(band=band),
+    )
     path = tmp_path / "fleet_config.py"
     path.write_text(textwrap.dedent(text))
     return path
 
 
-def check(path: Path, capsys: pytest.CaptureFixture[str], env: dict[str, str] | None = None,
-          monkeypatch: pytest.MonkeyPatch | None = None) -> tuple[int, str]:
+def check(
+    path: Path,
+    capsys: pytest.CaptureFixture[str],
+    env: dict[str, str] | None = None,
+    monkeypatch: pytest.MonkeyPatch | None = None,
+) -> tuple[int, str]:
     if monkeypatch is not None:
         for k, v in (env or {}).items():
             monkeypatch.setenv(k, v)
@@ -107,8 +123,12 @@ def test_check_passes_with_master_credentials_and_hides_them(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     secret = "MasterSecretValue123"
-    env = {**SUB_ENV, "OKX_MASTER_API_KEY": "masterkey1234", "OKX_MASTER_SECRET": secret,
-           "OKX_MASTER_PASSPHRASE": "MasterPass9"}
+    env = {
+        **SUB_ENV,
+        "OKX_MASTER_API_KEY": "masterkey1234",
+        "OKX_MASTER_SECRET": secret,
+        "OKX_MASTER_PASSPHRASE": "MasterPass9",
+    }
     code, out = check(write(tmp_path, mode="live"), capsys, env, monkeypatch)
     assert code == 0, out
     assert "treasury     : master credentials OKX_MASTER_{API_KEY,SECRET,PASSPHRASE} set" in out

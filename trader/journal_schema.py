@@ -19,6 +19,11 @@ Tables (schema version 1)::
         OKX never got it) | lost (acknowledged, then aged out of OKX's history unseen)
     order_events(id PK, cl_ord_id, at, event, state, acc_fill_sz, avg_px, detail)
     fills(trade_id PK, inst_id, ord_id, cl_ord_id, side, pos_side, px, sz, fee, fee_ccy, ts)
+
+Risk (issue #16, :mod:`trader.halt`)::
+
+    risk_state(key PK, value, updated_at)   peak, day, day_open, halted ("1"/"0"), reason
+    risk_events(id PK, at, kind, detail, data)   kind: halt | resume | flatten | daily_loss | clip
 """
 
 from __future__ import annotations
@@ -68,6 +73,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX events_by_order ON order_events (cl_ord_id);
     CREATE TABLE fills (trade_id TEXT PRIMARY KEY, inst_id TEXT NOT NULL, ord_id TEXT, cl_ord_id TEXT,
         side TEXT, pos_side TEXT, px TEXT, sz TEXT, fee TEXT, fee_ccy TEXT, ts TEXT);
+    """,
+    # issue #16: risk limits and the kill switch (trader.halt)
+    """
+    CREATE TABLE risk_state (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+    CREATE TABLE risk_events (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL,
+        detail TEXT NOT NULL, data TEXT);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

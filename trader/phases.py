@@ -17,6 +17,7 @@ from trader.context import TraderContext
 from trader.diff import Leg, plan_legs
 from trader.execution import LegOrder, LegOutcome
 from trader.journal import SignalRow
+from trader.riskgate import clip_desired
 from trader.signals import Decision
 from trader.sizing import SizingSpec, size_target, weight_factor
 from trader.state import AccountState
@@ -112,6 +113,7 @@ def _plan_opens(
     skipped: list[str],
 ) -> list[LegOrder]:
     legs: list[LegOrder] = []
+    prices = {x.inst_id: x.signal_px for x in decisions if x.signal_px is not None}
     for d in decisions:
         if not d.ok or d.target not in (1, -1) or d.signal_px is None:
             continue
@@ -126,6 +128,9 @@ def _plan_opens(
         desired = desired_before.get(d.inst_id)
         if desired is None:
             desired = _size(ctx, d, share, skipped)
+            desired = clip_desired(  # issue #16: max notional / total leverage
+                ctx, d.inst_id, desired, sizing_price(ctx, d.signal_px), state, prices, ctx.clock.now()
+            )
             ctx.journal.record_signal(
                 bar_close,
                 SignalRow(d.inst_id, d.strategy, holding.signed, d.target, d.signal_px, desired, "sized"),

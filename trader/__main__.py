@@ -1,4 +1,6 @@
-"""``python -m trader <account> [--config PATH] [--once] [--report]`` — one process per account.
+"""``python -m trader <account> [--config PATH] [--once] [--report] [--flatten | --resume]`` —
+one process per account. ``--flatten`` closes everything and halts the account (a running trader
+keeps reporting, never orders); ``--resume`` lifts the halt.
 
 Exit codes: 0 stopped cleanly, 2 configuration or preflight refused (message on stderr).
 The process clock comes from ``OKXFLEET_CLOCK`` when set (see :func:`core.clock.clock_from_env`).
@@ -29,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--once", action="store_true", help="run the latest closed bar, then exit")
     parser.add_argument("--report", action="store_true", help="print recent cycles, orders and PnL")
     parser.add_argument("--limit", type=int, default=20, help="rows per --report section (default 20)")
+    kill = parser.add_mutually_exclusive_group()
+    kill.add_argument("--flatten", action="store_true", help="close every position and halt the account")
+    kill.add_argument("--resume", action="store_true", help="lift a halt (drawdown or --flatten)")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
     return parser
 
@@ -63,6 +68,28 @@ def _run(args: argparse.Namespace) -> int:
         public.close()
 
 
+def _kill_switch(args: argparse.Namespace) -> int:
+    from exchange import make_account_client
+    from notify.service import make_notifier
+    from trader.killswitch import flatten, resume
+
+    cfg = load_config(args.config)
+    account = cfg.account(args.account).name
+    setup_logging(f"trader-{account}-cli", cfg.logs_dir, level=args.log_level.upper())
+    clock = clock_from_env()
+    notifier = make_notifier(cfg, process=f"trader-{account}", account=account)
+    try:
+        if args.resume:
+            return resume(cfg, account, clock, notifier)
+        client = make_account_client(cfg.exchange, resolve_credentials(cfg, account), clock, account=account)
+        try:
+            return flatten(cfg, account, client, clock, notifier)
+        finally:
+            client.close()
+    finally:
+        notifier.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -78,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 journal.close()
             return 0
+        if args.flatten or args.resume:
+            return _kill_switch(args)
         return _run(args)
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)

@@ -128,12 +128,14 @@ def _plan_opens(
         desired = desired_before.get(d.inst_id)
         if desired is None:
             desired = _size(ctx, d, share, skipped)
-            desired = clip_desired(  # issue #16: max notional / total leverage
-                ctx, d.inst_id, desired, sizing_price(ctx, d.signal_px), state, prices, ctx.clock.now()
+            desired, clipped = clip_desired(  # issue #16: max notional / total leverage
+                ctx, d.inst_id, desired, sizing_price(ctx, d.signal_px), state, prices
             )
             ctx.journal.record_signal(
                 bar_close,
-                SignalRow(d.inst_id, d.strategy, holding.signed, d.target, d.signal_px, desired, "sized"),
+                SignalRow(
+                    d.inst_id, d.strategy, holding.signed, d.target, d.signal_px, desired, "sized", clipped
+                ),
                 ctx.clock.now(),
             )
         plan = plan_legs(d.target, holding, desired, mode, lot_sz=inst.lot_sz, min_sz=inst.min_sz)

@@ -20,6 +20,7 @@ from notify import events as ev
 from trader.barreport import build_bar_report
 from trader.context import TraderContext
 from trader.halt import HaltStore, flatten_positions
+from trader.ports import AccountPort
 from trader.risk import Action, clip_size, evaluate
 from trader.state import AccountState, fetch_state
 
@@ -54,9 +55,8 @@ def halted_report(ctx: TraderContext, bar_close: datetime, reason: str) -> ev.Ba
     return build_bar_report(ctx.name, bar_close, equity, [], [], state, [note], [])
 
 
-def flatten_account(ctx: TraderContext) -> list[str]:
+def flatten_account(client: AccountPort) -> list[str]:
     """Cancel every working order and close every open position at market."""
-    client = ctx.client
 
     def cancel_all() -> int:
         pending = client.pending_orders()
@@ -82,7 +82,7 @@ def check_limits(ctx: TraderContext, state: AccountState, prices: Mapping[str, D
         store.save(verdict.state, now)
         if verdict.action == "halt":
             store.halt(f"max drawdown: {verdict.detail}", now)
-            closed = flatten_account(ctx)
+            closed = flatten_account(ctx.client)
             store.event("flatten", "; ".join(closed) or "no open position", now)
             _alert(ctx, "risk_halt", f"{verdict.detail}; flattened ({len(closed)} position(s)) and halted. "
                    f"`python -m trader {ctx.name} --resume` lifts the halt")  # fmt: skip
@@ -96,12 +96,13 @@ def check_limits(ctx: TraderContext, state: AccountState, prices: Mapping[str, D
 
 def clip_desired(
     ctx: TraderContext, inst_id: str, size: Decimal, price: Decimal, state: AccountState,
-    prices: Mapping[str, Decimal], now: datetime,
-) -> Decimal:  # fmt: skip
-    """``size`` clipped to max notional per instrument and max total leverage (with a warning)."""
+    prices: Mapping[str, Decimal],
+) -> tuple[Decimal, str]:  # fmt: skip
+    """``size`` clipped to max notional per instrument and max total leverage, and the reason
+    ("" when not clipped; the caller journals it with the sized signal). Notified when clipped."""
     limits = ctx.account.risk
     if limits.max_notional is None and limits.max_total_leverage is None:
-        return size
+        return size, ""
     inst = ctx.instruments[inst_id]
     other = Decimal(0)
     for other_id, holding in state.holdings.items():
@@ -112,9 +113,7 @@ def clip_desired(
         limits, inst_id, size, price=price, contract_value=inst.contract_value, lot_sz=inst.lot_sz,
         equity=state.equity(prices, ctx.instruments), other_notional=other,
     )  # fmt: skip
-    size = clip.size if clip.size >= inst.min_sz else Decimal(0)
-    if clip.clipped:
-        with _store(ctx) as store:
-            store.event("clip", clip.reason, now)
-        _alert(ctx, "risk_clip", clip.reason, inst_id)
-    return size
+    if not clip.clipped:
+        return size, ""
+    _alert(ctx, "risk_clip", clip.reason, inst_id)
+    return (clip.size if clip.size >= inst.min_sz else Decimal(0)), clip.reason

@@ -63,6 +63,7 @@ class Plan:
     after: dict[str, Decimal]
     moves: tuple[Move, ...]
     notes: tuple[str, ...] = field(default=())
+    may_leave: dict[str, Decimal] = field(default_factory=dict)  # funding + movable trading, at start
 
     @property
     def balanced(self) -> bool:
@@ -159,4 +160,5 @@ def plan_rebalance(
         if left is not None:
             left -= amount
     before = {n.name: n.value for n in nodes}
-    return Plan(ccy, band, targets, before, dict(value), tuple(moves), tuple(notes))
+    may_leave = {n.name: n.funding + max(n.trading_movable, ZERO) if n.can_give else ZERO for n in nodes}
+    return Plan(ccy, band, targets, before, dict(value), tuple(moves), tuple(notes), may_leave)

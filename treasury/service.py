@@ -12,6 +12,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 
 from config.schema import FleetConfig, TreasurySettings
 from core.clock import Clock
@@ -49,7 +50,11 @@ def render_plan(plan: Plan) -> str:
     for name, target in plan.targets.items():
         before, after = plan.before[name], plan.after[name]
         label = name or "master(funding)"
-        lines.append(f"  {label:<16} now {before:>14.2f}  target {target:>14.2f}  after {after:>14.2f}")
+        out = plan.may_leave.get(name, Decimal(0))
+        lines.append(
+            f"  {label:<16} now {before:>12.2f}  target {target:>12.2f}  after {after:>12.2f}  "
+            f"may leave {out:>12.2f}"
+        )
     if not plan.moves:
         lines.append("  every account is within the band: no transfer")
     for i, m in enumerate(plan.moves, start=1):

@@ -144,3 +144,14 @@ def test_master_credentials_in_simulator_mode_are_development_ones(tmp_path: Pat
     without = load_config(write(tmp_path, treasury="None"), environ={}, env_file=tmp_path / "none.env")
     with pytest.raises(ConfigError, match="no TREASURY configured"):
         resolve_master_credentials(without)
+
+
+def test_simulator_registers_the_master_of_a_treasury_config(tmp_path: Path) -> None:
+    from simulator.__main__ import parse_args
+
+    options, *_ = parse_args(["--config", str(write(tmp_path)), "--balance", "5000"])
+    assert options.master == "master"
+    names = [a.name for a in options.accounts]
+    assert names == ["sub1", "okxsub2", "master"]  # sub-accounts by their OKX name
+    assert options.accounts[-1].key == simulator_credentials("master").api_key
+    assert options.accounts[-1].balance == 0

@@ -102,3 +102,12 @@ def test_reserve_and_client_ids() -> None:
     ids = [c for c, _ in client_ids(pid, moves)]
     assert all(len(c) <= 32 and c.isalnum() for c in ids)
     assert len(set(ids)) == 2
+
+
+def test_next_run_is_the_next_schedule_time_utc() -> None:
+    from datetime import UTC, datetime
+
+    from treasury.service import next_run
+
+    assert next_run(datetime(2026, 1, 2, 0, 4, tzinfo=UTC), "00:05") == datetime(2026, 1, 2, 0, 5, tzinfo=UTC)
+    assert next_run(datetime(2026, 1, 2, 0, 5, tzinfo=UTC), "00:05") == datetime(2026, 1, 3, 0, 5, tzinfo=UTC)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,11 +17,11 @@ import pytest
 from config import load_config
 from config.credentials import resolve_master_credentials, simulator_credentials
 from core.barlock import BarLock, lock_path
-from core.clock import SystemClock
+from core.clock import FakeClock, SystemClock
 from exchange import make_account_client
 from exchange.records import OrderRequest
 from exchange.treasury import MasterClient, make_master_client
-from notify.events import DataAlert
+from notify.events import DataAlert, Event
 from notify.service import RecordingNotifier
 from simulator.server import RunningSimulator, start_background
 from treasury.journal import TreasuryJournal
@@ -291,4 +292,43 @@ def test_cli_plan_prints_and_changes_nothing(rig: Rig, sim: RunningSimulator) ->
     assert "1. 1500.00 USDT: s1 (trading) -> s2 (trading)" in proc.stdout
     assert rig.book()["transfers"] == []
     secret = simulator_credentials("master").secret
-    assert secret not in proc.stdout + proc.stderr
+    log = (rig.cfg.logs_dir / "treasury.log").read_text()
+    for text in (proc.stdout, proc.stderr, log):
+        assert secret not in text
+        assert simulator_credentials("master").passphrase not in text
+
+
+class StopAfterTransfer(RecordingNotifier):
+    def __init__(self, stop: threading.Event) -> None:
+        super().__init__()
+        self.stop = stop
+
+    def notify(self, event: Event) -> None:
+        super().notify(event)
+        if isinstance(event, DataAlert) and event.kind == "transfer_done":
+            self.stop.set()
+
+
+def test_the_schedule_runs_daily_at_its_utc_time(tmp_path: Path) -> None:
+    start = datetime(2026, 1, 2, 0, 4, tzinfo=UTC)
+    balances = {"master": "0", "s1": "13000", "s2": "10000", "s3": "10000"}
+    with start_background(
+        accounts=[_spec(n, b) for n, b in balances.items()], master="master", rate_limits=False,
+        skew_check=False,
+    ) as sim:  # fmt: skip
+        cfg = load_config(write_config(tmp_path, sim, schedule="00:05"), environ={}, env_file=tmp_path / "x")
+        clock = FakeClock(start)
+        stop = threading.Event()
+        notifier = StopAfterTransfer(stop)
+        master = make_master_client(cfg.exchange, resolve_master_credentials(cfg), clock)
+        journal = TreasuryJournal(cfg.journal_dir / "treasury.sqlite")
+        try:
+            service = TreasuryService(cfg, master, journal, clock, notifier, stop)
+            assert service.run_forever() == 0
+        finally:
+            journal.close()
+            master.close()
+        transfers = sim.control.treasury()["transfers"]
+        assert len(transfers) == 1
+        assert clock.now() >= datetime(2026, 1, 2, 0, 5, tzinfo=UTC)
+        assert clock.now() < datetime(2026, 1, 2, 0, 6, tzinfo=UTC)

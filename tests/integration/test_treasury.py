@@ -22,8 +22,10 @@ from exchange import make_account_client
 from exchange.records import OrderRequest
 from exchange.treasury import MasterClient, make_master_client
 from notify.events import DataAlert, Event
-from notify.service import RecordingNotifier
+from notify.service import RecordingNotifier, make_notifier
 from simulator.server import RunningSimulator, start_background
+from tests.fakes.dingtalk import FakeDingTalk
+from tests.plugins.notify import DINGTALK_KEYWORD, dingtalk_env
 from treasury.journal import TreasuryJournal
 from treasury.plan import in_band
 from treasury.service import TreasuryService
@@ -332,3 +334,28 @@ def test_the_schedule_runs_daily_at_its_utc_time(tmp_path: Path) -> None:
         assert len(transfers) == 1
         assert clock.now() >= datetime(2026, 1, 2, 0, 5, tzinfo=UTC)
         assert clock.now() < datetime(2026, 1, 2, 0, 6, tzinfo=UTC)
+
+
+def test_transfers_are_notified_on_dingtalk(
+    sim: RunningSimulator, tmp_path: Path, dingtalk: FakeDingTalk
+) -> None:
+    path = write_config(tmp_path, sim)
+    robot = f"NOTIFY = Notify(dingtalk=DingTalk(keyword={DINGTALK_KEYWORD!r}))\n"
+    path.write_text(path.read_text() + "from config import DingTalk, Notify\n" + robot)
+    cfg = load_config(path, environ=dingtalk_env(dingtalk), env_file=tmp_path / "x")
+    clock = SystemClock()
+    master = make_master_client(cfg.exchange, resolve_master_credentials(cfg), clock)
+    journal = TreasuryJournal(cfg.journal_dir / "treasury.sqlite")
+    notifier = make_notifier(cfg, process="treasury")
+    try:
+        result = TreasuryService(cfg, master, journal, clock, notifier).run_once()
+        assert [o.status for o in result.outcomes] == ["done"]
+    finally:
+        notifier.close()
+        journal.close()
+        master.close()
+    assert dingtalk.wait_for(1, timeout=10)
+    text = "\n".join(dingtalk.texts())
+    assert "Transfer done" in text
+    assert "1500.00 USDT s1(trading) -> s2" in text
+    assert simulator_credentials("master").secret not in text

@@ -3,8 +3,9 @@
     python -m scripts.fleet [--config PATH] [--with-simulator] [--speed N] [--duration S]
 
 Starts (optionally) the local simulator, then the collector and one trader per account of the
-config; restarts what dies (with backoff); prints the status (bars collected, markers, orders per
-account, equity) every few seconds; on Ctrl-C or SIGTERM stops every process and exits.
+config (and the treasury when the config has a ``TREASURY``); restarts what dies (with backoff);
+prints the status (bars collected, markers, orders per account, equity) every few seconds; on
+Ctrl-C or SIGTERM stops every process and exits.
 
 ``--speed N`` runs virtual time N times faster than the wall clock for every process (through
 ``OKXFLEET_CLOCK``), which only makes sense with the simulator.
@@ -73,6 +74,8 @@ def build(args: argparse.Namespace) -> tuple[Supervisor, Path]:
     sup.add(Child("collector", python_module("collector", "--config", config_path), env=env))
     for name in cfg.accounts:
         sup.add(Child(f"trader-{name}", python_module("trader", name, "--config", config_path), env=env))
+    if cfg.treasury is not None:  # issue #16: the master-key process, on its daily schedule
+        sup.add(Child("treasury", python_module("treasury", "--config", config_path), env=env))
     return sup, log_dir
 
 

@@ -155,3 +155,19 @@ def test_simulator_registers_the_master_of_a_treasury_config(tmp_path: Path) -> 
     assert names == ["sub1", "okxsub2", "master"]  # sub-accounts by their OKX name
     assert options.accounts[-1].key == simulator_credentials("master").api_key
     assert options.accounts[-1].balance == 0
+
+
+def test_the_fleet_supervisor_runs_the_treasury_of_a_treasury_config(tmp_path: Path) -> None:
+    import argparse
+
+    from scripts.fleet import build
+
+    args = argparse.Namespace(
+        config=write(tmp_path), speed=1.0, no_restart=True, with_simulator=False, seed=7
+    )
+    sup, _ = build(args)
+    names = [c.name for c in sup.children]
+    assert names == ["collector", "trader-sub1", "trader-sub2", "treasury"]
+    assert list(sup.children[-1].argv[-3:]) == ["treasury", "--config", str(tmp_path / "fleet_config.py")]
+    without, _ = build(argparse.Namespace(**{**vars(args), "config": write(tmp_path, treasury="None")}))
+    assert "treasury" not in [c.name for c in without.children]

@@ -23,22 +23,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from simulator.accounts import ZERO, Account, PriceFn
-from simulator.errors import MESSAGES, OkxError
+from simulator.errors import OkxError
 
 __all__ = ["FUNDING", "TRADING", "Leg", "Transfer", "TreasuryBook", "max_withdrawal"]
 
 FUNDING, TRADING = "6", "18"
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
-
-MESSAGES.update({
-    "55000": "Cannot be transferred out within 30 minutes after delivery.",
-    "58111": "Funds transfer is frozen as the perpetual market is processing funding fees. "
-    "Please try again later.",
-    "58116": "Transfer exceeds the available amount.",
-    "58117": "Transfer failed. Resolve any negative assets before transferring again.",
-    "58119": "{0} Sub-account has no permission to transfer out, please set first.",
-    "50030": "No permission to use this API",
-})  # fmt: skip
 
 
 @dataclass(frozen=True)

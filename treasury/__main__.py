@@ -77,11 +77,16 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from exchange.errors import ExchangeError
+
     try:
         return _run(args)
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 2
+    except ExchangeError as exc:  # journaled plans are looked up and finished by the next run
+        print(f"OKX error: {exc}; open transfers are looked up by clientId on the next run", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

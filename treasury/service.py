@@ -17,6 +17,7 @@ from decimal import Decimal
 from config.schema import FleetConfig, TreasurySettings
 from core.clock import Clock
 from core.errors import ConfigError, TemporaryError
+from exchange.errors import ExchangeError
 from exchange.treasury import MasterClient
 from notify import events as ev
 from notify.service import Notifier
@@ -121,7 +122,9 @@ class TreasuryService:
                 break
             try:
                 self.run_once()
-            except TemporaryError as exc:
-                log.warning("treasury run failed (OKX unavailable): %s; next run as scheduled", exc)
-                self.notifier.notify(ev.DataAlert("treasury", "exchange_unavailable", str(exc)))
+            except ConfigError:  # wrong key or permissions (ExchangeAuthError): stop
+                raise
+            except (TemporaryError, ExchangeError) as exc:  # the open plan is resumed next run
+                log.warning("treasury run failed: %s; next run as scheduled", exc)
+                self.notifier.notify(ev.DataAlert("treasury", "treasury_run_failed", str(exc)))
         return 0

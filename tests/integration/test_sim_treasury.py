@@ -14,7 +14,6 @@ from okx.SubAccount import SubAccountAPI
 from config.credentials import simulator_credentials
 from simulator.server import RunningSimulator, start_background
 
-
 # python-okx's own POSTs pass a str body as data= (its 0.4.x); the library is used unmodified here.
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 

@@ -359,3 +359,19 @@ def test_transfers_are_notified_on_dingtalk(
     assert "Transfer done" in text
     assert "1500.00 USDT s1(trading) -> s2" in text
     assert simulator_credentials("master").secret not in text
+
+
+def test_caps_per_transfer_and_per_day(sim: RunningSimulator, tmp_path: Path) -> None:
+    rig = Rig(sim, tmp_path, max_transfer=400, max_per_day=700)
+    try:
+        first = rig.service.run_once()
+        assert [o.status for o in first.outcomes] == ["done", "done"]
+        amounts = sorted(Decimal(t["amt"]) for t in rig.book()["transfers"])
+        assert amounts == [Decimal(300), Decimal(400)]  # 400 per transfer, 700 for the day
+        second = rig.service.run_once()  # the day's cap is spent: nothing more today
+        assert second.plan is not None
+        assert second.plan.moves == ()
+        assert any("caps" in n for n in second.plan.notes)
+        assert len(rig.book()["transfers"]) == 2
+    finally:
+        rig.close()

@@ -23,6 +23,7 @@ from simulator.server import RunningSimulator
 from tests.integration.test_trader_helpers import T0, TraderRig
 from trader.context import build_context
 from trader.halt import HaltStore
+from trader.report import format_report
 
 MINUTE = timedelta(minutes=1)
 BTC, ETH = "BTC-USDT-SWAP", "ETH-USDT-SWAP"
@@ -106,6 +107,9 @@ def test_drawdown_breach_flattens_halts_and_survives_a_restart(make_rig: Any) ->
     assert again.report is not None
     assert any("HALTED" in s for s in again.report.skipped)
     assert rig.ctx.journal.cycle(bar3).status == "skipped"  # type: ignore[union-attr]
+    report = format_report(rig.ctx.journal, rig.account)
+    assert "Risk: HALTED — max drawdown: equity" in report
+    assert "flatten" in report
 
 
 def _cli(rig: TraderRig, *flags: str) -> subprocess.CompletedProcess[str]:

@@ -56,16 +56,10 @@ class HaltStore:
             "halted": "1" if state.halted else "0",
             "reason": state.reason,
         }
-        at = _iso(now)
         self._db.execute("BEGIN IMMEDIATE")
         try:
             for key in _KEYS:
-                self._db.execute(
-                    "INSERT INTO risk_state (key, value, updated_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
-                    "updated_at = excluded.updated_at",
-                    (key, values[key], at),
-                )
+                self._set(key, values[key], now)
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
@@ -81,14 +75,32 @@ class HaltStore:
         return [tuple(r) for r in self._db.execute("SELECT at, kind, detail FROM risk_events ORDER BY id")]
 
     def halt(self, reason: str, now: datetime) -> None:
+        """Halt the account and mark a flatten as pending (cleared by :meth:`flattened`)."""
         state = self.load()
         self.save(RiskState(state.peak, state.day, state.day_open, True, reason), now)
+        self._set("flatten_pending", "1", now)
         self.event("halt", reason, now)
+
+    def flatten_pending(self) -> bool:
+        row = self._db.execute("SELECT value FROM risk_state WHERE key = 'flatten_pending'").fetchone()
+        return row is not None and row[0] == "1"
+
+    def flattened(self, detail: str, now: datetime) -> None:
+        self._set("flatten_pending", "0", now)
+        self.event("flatten", detail, now)
+
+    def _set(self, key: str, value: str, now: datetime) -> None:
+        self._db.execute(
+            "INSERT INTO risk_state (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) "
+            "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            (key, value, _iso(now)),
+        )
 
     def resume(self, now: datetime) -> RiskState:
         """Lift the halt; the equity peak and the day restart from the next bar's equity."""
         previous = self.load()
         self.save(RiskState(), now)
+        self._set("flatten_pending", "0", now)
         self.event("resume", f"halt lifted (was: {previous.reason or 'not halted'})", now)
         return previous
 

@@ -2,7 +2,8 @@
 
 ``--flatten`` halts the account in its journal first (so a running trader orders nothing more),
 waits for the account's bar lock (a cycle in progress finishes), cancels every working order and
-closes every position at market, then checks OKX reports no position left. ``--resume`` lifts
+closes every position at market, then checks OKX reports no position left. A flatten an error
+interrupts stays pending: the running trader finishes it at its next (halted) bar. ``--resume`` lifts
 the halt. Both are journaled (``risk_events``) and notified. The trader process keeps running
 through both: halted it reports, resumed it trades at its next bar.
 """
@@ -40,7 +41,7 @@ def flatten(cfg: FleetConfig, account: str, client: AccountPort, clock: Clock, n
             closed = flatten_account(client)
         left = [p for p in client.positions() if p.pos != 0]
         detail = "; ".join(closed) or "no open position"
-        store.event("flatten", detail, clock.now())
+        store.flattened(detail, clock.now())
     finally:
         store.close()
     summary = f"{account}: flattened ({detail}) and halted; `python -m trader {account} --resume` lifts it"

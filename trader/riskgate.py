@@ -46,8 +46,14 @@ def halt_reason(ctx: TraderContext) -> str:
 
 
 def halted_report(ctx: TraderContext, bar_close: datetime, reason: str) -> ev.BarReport:
-    """The bar of a halted account: journaled as skipped, reported (equity, positions), no order."""
+    """The bar of a halted account: journaled as skipped, reported (equity, positions), no order
+    — except finishing a flatten that an error interrupted."""
     ctx.journal.start_cycle(bar_close, ctx.account.interval, ctx.clock.now())
+    with _store(ctx) as store:
+        if store.flatten_pending():
+            closed = flatten_account(ctx.client)
+            store.flattened("; ".join(closed) or "no open position", ctx.clock.now())
+            _alert(ctx, "risk_halt", f"flatten finished while halted: {len(closed)} position(s) closed")
     state = fetch_state(ctx.client, ctx.instruments, ctx.settings.margin_mode, ctx.equity_ccy, ctx.pool)
     equity = state.equity({}, ctx.instruments)
     note = f"HALTED: {reason} (`python -m trader {ctx.name} --resume` lifts it)"
@@ -82,8 +88,8 @@ def check_limits(ctx: TraderContext, state: AccountState, prices: Mapping[str, D
         store.save(verdict.state, now)
         if verdict.action == "halt":
             store.halt(f"max drawdown: {verdict.detail}", now)
-            closed = flatten_account(ctx.client)
-            store.event("flatten", "; ".join(closed) or "no open position", now)
+            closed = flatten_account(ctx.client)  # an error here: the next (halted) bar retries it
+            store.flattened("; ".join(closed) or "no open position", now)
             _alert(ctx, "risk_halt", f"{verdict.detail}; flattened ({len(closed)} position(s)) and halted. "
                    f"`python -m trader {ctx.name} --resume` lifts the halt")  # fmt: skip
         elif verdict.action == "no_new_exposure":

@@ -226,3 +226,27 @@ def test_a_cycle_holds_the_bar_lock_the_treasury_waits_for(make_rig: Any) -> Non
     between = BarLock(probe.path)
     assert between.try_acquire()  # between bars: free
     between.release()
+
+
+def test_an_interrupted_flatten_is_finished_by_the_halted_trader(make_rig: Any) -> None:
+    rig: TraderRig = make_rig()
+    rig.publish(T0, {BTC: 1})
+    rig.run(T0)
+    assert rig.position(BTC) > 0
+    store = HaltStore(rig.ctx.journal.path)
+    try:  # --flatten halted the account, then died before closing anything
+        store.halt("kill switch: --flatten", rig.clock.now())
+        assert store.flatten_pending()
+    finally:
+        store.close()
+    bar2 = T0 + MINUTE
+    rig.publish(bar2, {BTC: 1})
+    assert rig.run(bar2).status == "halted"
+    assert rig.position(BTC) == 0
+    store = HaltStore(rig.ctx.journal.path)
+    try:
+        assert not store.flatten_pending()
+        assert store.load().halted
+        assert [k for _, k, _ in store.events()] == ["halt", "flatten"]
+    finally:
+        store.close()

@@ -44,6 +44,7 @@ from config.schema import (
     TraderSettings,
     TreasurySettings,
 )
+from config.treasury_check import check_treasury
 from core.errors import ConfigError
 from core.intervals import parse_interval
 
@@ -269,7 +270,7 @@ def load_config(
     treasury = None
     if settings.get("TREASURY") is not None:
         treasury = _build("TREASURY", settings["TREASURY"], Treasury, TreasurySettings, problems)
-        _check_treasury(treasury, accounts, exchange, env, check_credentials, problems)
+        check_treasury(treasury, accounts, exchange, env, check_credentials, problems)
 
     _cross_checks(accounts, exchange, env, check_credentials, problems)
     if problems:
@@ -330,28 +331,3 @@ def _cross_checks(
                     f"missing environment variable(s) {', '.join(missing)}"
                 )
 
-
-def _check_treasury(
-    treasury: TreasurySettings | None,
-    accounts: dict[str, AccountSettings],
-    exchange: ExchangeSettings | None,
-    env: Mapping[str, str],
-    check_credentials: bool,
-    problems: list[str],
-) -> None:
-    """The master key is its own credentials entry, present outside simulator mode."""
-    if treasury is None:
-        return
-    for acct in accounts.values():
-        if acct.credentials == treasury.credentials:
-            problems.append(
-                f"TREASURY: credentials {treasury.credentials} are account {acct.name!r}'s; the treasury "
-                f"needs the master account's own key (traders' keys never get transfer rights)"
-            )
-    if exchange is not None and exchange.mode in ("live", "demo") and check_credentials:
-        missing = missing_credential_vars(treasury.credentials, env)
-        if missing:
-            problems.append(
-                f"TREASURY: {exchange.mode} mode needs the master account's credentials; "
-                f"missing environment variable(s) {', '.join(missing)}"
-            )

@@ -45,7 +45,7 @@ class SubTradingBalance:
     ccy: str
     eq: Decimal
     cash_bal: Decimal
-    imr: Decimal  # initial margin of open positions (0 without positions)
+    imr: Decimal  # initial margin of open positions plus margin frozen for open orders (0 if none)
 
 
 @dataclass(frozen=True)
@@ -91,13 +91,17 @@ def parse_sub_account(item: Any) -> SubAccount:
 
 
 def parse_sub_trading_balance(item: Any, ccy: str) -> SubTradingBalance:
-    """The ``ccy`` line of ``account/subaccount/balances`` (absent = the account holds none)."""
+    """The ``ccy`` line of ``account/subaccount/balances`` (absent = the account holds none).
+    Margin in use = the positions' ``imr`` (USDT-margined) + the detail's ``ordFrozen``."""
     balance = parse_balance(item)
-    imr = opt_dec(item_of(item, "balance"), "imr") if ccy == "USDT" else None
+    d = item_of(item, "balance")
+    imr = (opt_dec(d, "imr") if ccy == "USDT" else None) or Decimal(0)
+    raw = next((x for x in d.get("details") or [] if isinstance(x, dict) and x.get("ccy") == ccy), None)
+    frozen = (opt_dec(raw, "ordFrozen") if raw is not None else None) or Decimal(0)
     detail = balance.detail(ccy)
     if detail is None:
-        return SubTradingBalance(ccy, Decimal(0), Decimal(0), imr or Decimal(0))
-    return SubTradingBalance(ccy, detail.eq, detail.cash_bal, imr or Decimal(0))
+        return SubTradingBalance(ccy, Decimal(0), Decimal(0), imr + frozen)
+    return SubTradingBalance(ccy, detail.eq, detail.cash_bal, imr + frozen)
 
 
 def parse_funding_balance(item: Any) -> FundingBalance:

@@ -1,7 +1,8 @@
 """What OKX reports about the master's sub-accounts, reduced to the planner's :class:`Node` s.
 
 Per configured account (its ``sub_account`` name, default the account name): trading equity and
-the margin its open positions hold, funding balance and ``maxWd``. What may leave the trading
+the margin in use (open positions' ``imr`` plus what open orders freeze), funding balance and
+``maxWd``. What may leave the trading
 account is ``min(maxWd, eq - imr * position_reserve)``: OKX's own limit, and never so much that the
 open positions would be left without their margin and the configured buffer.
 """

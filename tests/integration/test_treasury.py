@@ -179,7 +179,10 @@ def test_a_repeated_client_id_never_moves_money_twice(rig: Rig) -> None:
     assert sum(rig.values().values()) == Decimal(33000)
 
 
-def test_a_transfer_that_would_starve_open_positions_is_refused(rig: Rig, sim: RunningSimulator) -> None:
+@pytest.mark.parametrize("kind", ["position", "resting_order"])
+def test_a_transfer_that_would_starve_open_positions_is_refused(
+    rig: Rig, sim: RunningSimulator, kind: str
+) -> None:
     plan, _ = rig.service.plan()
     from treasury.snapshot import client_ids, plan_id
 
@@ -187,8 +190,17 @@ def test_a_transfer_that_would_starve_open_positions_is_refused(rig: Rig, sim: R
     rig.journal.record_plan(pid, "USDT", plan.band, client_ids(pid, plan.moves), rig.clock.now())
     sim.control.set_price("BTC-USDT-SWAP", "50000")
     trader = make_account_client(rig.cfg.exchange, simulator_credentials("s1"), rig.clock, account="s1")
-    try:  # s1's trader opens a big position after the plan was made: 8,000 USDT of margin
-        trader.place_order(OrderRequest("BTC-USDT-SWAP", "cross", "buy", "market", Decimal(160), "big1"))
+    try:  # after the plan was made, s1's trader ties up 8,000 USDT of margin
+        if kind == "position":
+            req = OrderRequest("BTC-USDT-SWAP", "cross", "buy", "market", Decimal(160), "big1")
+        else:  # a limit buy far below the market rests and freezes its margin
+            req = OrderRequest(
+                "BTC-USDT-SWAP", "cross", "buy", "limit", Decimal(200), "big1", px=Decimal(40000)
+            )
+        trader.place_order(req)
+        wanted = "filled" if kind == "position" else "live"
+        while trader.get_order("BTC-USDT-SWAP", cl_ord_id="big1").state != wanted:
+            threading.Event().wait(0.05)
     finally:
         trader.close()
     result = rig.service.run_once()
@@ -196,7 +208,7 @@ def test_a_transfer_that_would_starve_open_positions_is_refused(rig: Rig, sim: R
     assert result.outcomes[0].status == "refused"
     assert "would starve open positions" in result.outcomes[0].detail
     assert all(not t["clientId"].startswith(pid) for t in rig.book()["transfers"])  # never sent
-    assert rig.journal.transfers()[0]["status"] == "refused"
+    assert [r.status for r in rig.journal.steps(pid)] == ["refused"]
     assert rig.alerts("transfer_refused")
 
 

@@ -54,9 +54,9 @@ def test_missing_or_malformed_fields_are_errors(parser: Any, item: dict[str, Any
 
 
 def test_trading_balance_reads_the_margin_in_use() -> None:
-    item = {"totalEq": "1200", "imr": "300", "details": [{"ccy": "USDT", "eq": "1200", "cashBal": "1100"}]}
-    bal = parse_sub_trading_balance(item, "USDT")
-    assert (bal.eq, bal.cash_bal, bal.imr) == (Decimal(1200), Decimal(1100), Decimal(300))
+    detail = {"ccy": "USDT", "eq": "1200", "cashBal": "1100", "ordFrozen": "50"}
+    bal = parse_sub_trading_balance({"totalEq": "1200", "imr": "300", "details": [detail]}, "USDT")
+    assert (bal.eq, bal.cash_bal, bal.imr) == (Decimal(1200), Decimal(1100), Decimal(350))
     none = parse_sub_trading_balance({"totalEq": "0", "details": []}, "USDT")
     assert none.eq == 0
 

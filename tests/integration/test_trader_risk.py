@@ -184,6 +184,22 @@ def test_max_notional_clips_the_order(make_rig: Any) -> None:
     assert row.desired == rig.position(BTC)
 
 
+def test_max_total_leverage_clips_across_instruments(make_rig: Any) -> None:
+    rig: TraderRig = make_rig(insts={BTC: 3, ETH: 3}, risk={"max_total_leverage": "1"})
+    rig.publish(T0, {BTC: 1})
+    rig.run(T0)  # BTC: 1x of ~10,000 equity instead of its 3x-leveraged half (~14,700)
+    btc = rig.position(BTC) * Decimal("0.01") * 50000
+    assert Decimal(9000) < btc <= Decimal(10000)
+    bar2 = T0 + MINUTE
+    rig.publish(bar2, {BTC: None, ETH: 1})
+    rig.run(bar2)  # ETH gets only what is left of 1x (a few USDT), not its ~14,700
+    eth = rig.position(ETH) * Decimal("0.1") * 3000
+    assert eth < Decimal(100)
+    clips = [a.detail for a in alerts(rig, "risk_clip")]
+    assert len(clips) == 2
+    assert all("max total leverage 1x" in c for c in clips)
+
+
 def test_strategy_weights_split_the_equity(make_rig: Any) -> None:
     rig: TraderRig = make_rig(insts={BTC: 2, ETH: 2})
     strategies = tuple(

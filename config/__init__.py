@@ -5,7 +5,7 @@ the account's API key, secret and passphrase from the environment (or a git-igno
 Secrets never live in config.py.
 """
 
-from config.builders import Account, Collector, DingTalk, Exchange, Notify, Strategy, Trader
+from config.builders import Account, Collector, DingTalk, Exchange, Notify, Risk, Strategy, Trader, Treasury
 from config.credentials import Credentials, resolve_credentials, resolve_secret_env
 from config.loader import DEFAULT_CONFIG_PATH, add_config_argument, load_config
 from config.schema import (
@@ -15,8 +15,10 @@ from config.schema import (
     ExchangeSettings,
     FleetConfig,
     NotifySettings,
+    RiskSettings,
     StrategySettings,
     TraderSettings,
+    TreasurySettings,
 )
 
 __all__ = [
@@ -33,10 +35,14 @@ __all__ = [
     "FleetConfig",
     "Notify",
     "NotifySettings",
+    "Risk",
+    "RiskSettings",
     "Strategy",
     "StrategySettings",
     "Trader",
     "TraderSettings",
+    "Treasury",
+    "TreasurySettings",
     "add_config_argument",
     "load_config",
     "resolve_credentials",

@@ -9,7 +9,7 @@ from pathlib import Path
 from config.credentials import CREDENTIAL_SUFFIXES, missing_credential_vars
 from config.loader import add_config_argument, load_config
 from config.plan import history_plan, strategy_lookback
-from config.schema import FleetConfig
+from config.schema import AccountSettings, FleetConfig
 from core.errors import ConfigError
 from core.intervals import okx_bar
 from core.redaction import redact
@@ -89,13 +89,39 @@ def render_plan(cfg: FleetConfig) -> str:
         )
         if acct.dingtalk:
             lines.append(f"    DingTalk robot from ${acct.dingtalk.webhook_env}")
+        lines.extend(_risk_lines(acct))
         for s in acct.strategies:
             params = ", ".join(f"{k}={v}" for k, v in s.params.items()) or "defaults"
             lines.append(
-                f"    {s.inst_id:<16} {s.name:<15} leverage {s.leverage}  params {params}  "
-                f"lookback {strategy_lookback(s.name, s.params)}"
+                f"    {s.inst_id:<16} {s.name:<15} leverage {s.leverage}  weight {s.weight}  "
+                f"params {params}  lookback {strategy_lookback(s.name, s.params)}"
             )
+    lines.extend(_treasury_lines(cfg))
     return redact("\n".join(lines))
+
+
+def _risk_lines(acct: AccountSettings) -> list[str]:
+    r = acct.risk
+    if not r.active:
+        return []
+    parts = [f"{k.replace('_', ' ')} {v}" for k, v in r.__dict__.items() if v is not None]
+    return [f"    risk limits: {', '.join(parts)}"]
+
+
+def _treasury_lines(cfg: FleetConfig) -> list[str]:
+    t = cfg.treasury
+    if t is None:
+        return ["treasury     : not configured (no capital moves between sub-accounts)"]
+    total = sum(a.weight for a in cfg.accounts.values())
+    weights = ", ".join(
+        f"{a.okx_sub_account} {a.weight / total:.1%}" for a in cfg.accounts.values()
+    )
+    caps = f"max {t.max_transfer or 'unlimited'} per transfer, {t.max_per_day or 'unlimited'} per day"
+    return [
+        f"treasury     : master credentials {_credential_status(cfg, t.credentials)}",
+        f"  daily at {t.schedule} UTC, band {t.band:%}, {t.ccy}, {caps}",
+        f"  target weights: {weights}",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

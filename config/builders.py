@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-__all__ = ["Account", "Collector", "DingTalk", "Draft", "Exchange", "Notify", "Strategy", "Trader"]
+__all__ = [
+    "Account", "Collector", "DingTalk", "Draft", "Exchange", "Notify", "Risk", "Strategy", "Trader",
+    "Treasury",
+]  # fmt: skip
 
 
 class Draft:
@@ -86,3 +89,15 @@ class Account(Draft):
     """``Account(credentials="OKX_SUB1", interval="1h", strategies=[...])``."""
 
     kind = "Account"
+
+
+class Risk(Draft):
+    """``Account(risk=Risk(max_drawdown=0.2, daily_loss=0.05, max_notional=5000, max_total_leverage=3))``."""
+
+    kind = "Risk"
+
+
+class Treasury(Draft):
+    """``TREASURY = Treasury(credentials="OKX_MASTER", band=0.1, schedule="00:05", max_transfer=...)``."""
+
+    kind = "Treasury"

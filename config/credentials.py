@@ -22,10 +22,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CREDENTIAL_SUFFIXES",
+    "MASTER_SIM_NAME",
     "Credentials",
+    "credentials_for",
     "missing_credential_vars",
     "parse_env_file",
     "resolve_credentials",
+    "resolve_master_credentials",
     "resolve_secret_env",
     "simulator_credentials",
 ]
@@ -84,20 +87,34 @@ def missing_credential_vars(prefix: str, env: Mapping[str, str]) -> list[str]:
 
 def resolve_credentials(cfg: FleetConfig, account: str) -> Credentials:
     """The account's credentials, or :class:`ConfigError` naming the missing variables."""
-    acct = cfg.account(account)
+    return credentials_for(cfg, cfg.account(account).credentials, f"account {account!r}", account)
+
+
+MASTER_SIM_NAME = "master"
+
+
+def resolve_master_credentials(cfg: FleetConfig) -> Credentials:
+    """The treasury's master-account key (``TREASURY = Treasury(credentials=...)``)."""
+    if cfg.treasury is None:
+        raise ConfigError("no TREASURY configured: add TREASURY = Treasury(credentials='OKX_MASTER')")
+    return credentials_for(cfg, cfg.treasury.credentials, "TREASURY (master account)", MASTER_SIM_NAME)
+
+
+def credentials_for(cfg: FleetConfig, prefix: str, who: str, sim_name: str) -> Credentials:
+    """Credentials from ``<prefix>_API_KEY/_SECRET/_PASSPHRASE``; in simulator mode, with none
+    set, the development credentials of ``sim_name``. Every value is registered for redaction."""
     env = cfg.env
-    missing = missing_credential_vars(acct.credentials, env)
+    missing = missing_credential_vars(prefix, env)
     if missing:
         if cfg.exchange.mode == "simulator" and len(missing) == len(CREDENTIAL_SUFFIXES):
-            creds = simulator_credentials(account)
+            creds = simulator_credentials(sim_name)
         else:
             raise ConfigError(
-                f"account {account!r}: missing environment variable(s) {', '.join(missing)} "
+                f"{who}: missing environment variable(s) {', '.join(missing)} "
                 f"(set them or put them in a git-ignored .env)"
             )
     else:
-        p = acct.credentials
-        creds = Credentials(env[f"{p}_API_KEY"], env[f"{p}_SECRET"], env[f"{p}_PASSPHRASE"])
+        creds = Credentials(env[f"{prefix}_API_KEY"], env[f"{prefix}_SECRET"], env[f"{prefix}_PASSPHRASE"])
     for value in (creds.api_key, creds.secret, creds.passphrase):
         register_secret(value)
     return creds

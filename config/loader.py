@@ -18,7 +18,18 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from config.builders import Account, Collector, DingTalk, Draft, Exchange, Notify, Strategy, Trader
+from config.builders import (
+    Account,
+    Collector,
+    DingTalk,
+    Draft,
+    Exchange,
+    Notify,
+    Risk,
+    Strategy,
+    Trader,
+    Treasury,
+)  # fmt: skip
 from config.credentials import missing_credential_vars, parse_env_file
 from config.safety import real_exchange_problems
 from config.schema import (
@@ -29,9 +40,12 @@ from config.schema import (
     ExchangeSettings,
     FleetConfig,
     NotifySettings,
+    RiskSettings,
     StrategySettings,
     TraderSettings,
+    TreasurySettings,
 )
+from config.treasury_check import check_treasury
 from core.errors import ConfigError
 from core.intervals import parse_interval
 
@@ -47,6 +61,7 @@ KNOWN_SETTINGS = (
     "MAX_LEVERAGE",
     "NOTIFY",
     "TRADER",
+    "TREASURY",
 )
 
 
@@ -142,6 +157,7 @@ def _build_account(
     raw_strategies = fields.pop("strategies", None)
     trader_draft = fields.pop("trader", None)
     dingtalk_draft = fields.pop("dingtalk", None)
+    risk_draft = fields.pop("risk", None)
     if not isinstance(raw_strategies, list | tuple) or not raw_strategies:
         problems.append(f"{where}: strategies: give a non-empty list of Strategy(...)")
         raw_strategies = []
@@ -168,6 +184,8 @@ def _build_account(
         else None
     )
     fields.update(name=name, strategies=tuple(strategies), trader=merged_trader, dingtalk=dingtalk)
+    if risk_draft is not None:  # issue #16: account risk limits
+        fields["risk"] = _build(f"{where}, risk", risk_draft, Risk, RiskSettings, problems) or RiskSettings()
     try:
         return AccountSettings.model_validate(fields)
     except ValidationError as exc:
@@ -250,6 +268,11 @@ def load_config(
             if acct is not None:
                 accounts[name] = acct
 
+    treasury = None
+    if settings.get("TREASURY") is not None:
+        treasury = _build("TREASURY", settings["TREASURY"], Treasury, TreasurySettings, problems)
+        check_treasury(treasury, accounts, exchange, env, check_credentials, problems)
+
     _cross_checks(accounts, exchange, env, check_credentials, problems)
     if problems:
         raise ConfigError([f"{path}: {p}" for p in problems])
@@ -266,6 +289,7 @@ def load_config(
             collector=collector,
             trader=trader,
             notify=notify,
+            treasury=treasury,
             env=env,
         )
     except ValidationError as exc:
@@ -309,3 +333,4 @@ def _cross_checks(
                     f"account {acct.name!r}: {exchange.mode} mode needs credentials; "
                     f"missing environment variable(s) {', '.join(missing)}"
                 )
+

@@ -21,8 +21,10 @@ __all__ = [
     "ExchangeSettings",
     "FleetConfig",
     "NotifySettings",
+    "RiskSettings",
     "StrategySettings",
     "TraderSettings",
+    "TreasurySettings",
 ]
 
 # BTC-USDT (spot), BTC-USDT-SWAP (perpetual), BTC-USD-250627 (delivery future)
@@ -39,6 +41,18 @@ SIMULATOR_URL = "http://127.0.0.1:8081"
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+def positive_weight(v: Decimal) -> Decimal:
+    if not v.is_finite() or v <= 0:
+        raise ValueError(f"weight must be > 0, got {v}")
+    return v
+
+
+def _fraction(v: Decimal | None) -> Decimal | None:
+    if v is not None and not (0 < v < 1):
+        raise ValueError(f"must be between 0 and 1 (exclusive), got {v}")
+    return v
 
 
 class ExchangeSettings(Frozen):
@@ -73,6 +87,12 @@ class StrategySettings(Frozen):
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
     leverage: Decimal = Decimal(1)
+    weight: Decimal = Decimal(1)  # share of the account's equity, relative to its other strategies
+
+    @field_validator("weight")
+    @classmethod
+    def _weight(cls, v: Decimal) -> Decimal:
+        return positive_weight(v)
 
     @field_validator("inst_id")
     @classmethod
@@ -148,6 +168,62 @@ class CollectorSettings(Frozen):
     ws_per_connection: int = Field(250, ge=1, le=2000, description="candle subscriptions per connection")
 
 
+class RiskSettings(Frozen):
+    """Account risk limits (issue #16); each is optional (None = off)."""
+
+    max_drawdown: Decimal | None = None  # fraction of the equity peak: flatten and halt
+    daily_loss: Decimal | None = None  # fraction of the UTC day's opening equity: no new exposure
+    max_notional: Decimal | None = Field(None, gt=0)  # per instrument, in the margin currency
+    max_total_leverage: Decimal | None = Field(None, gt=0)  # total notional / equity
+
+    @field_validator("max_drawdown", "daily_loss")
+    @classmethod
+    def _frac(cls, v: Decimal | None) -> Decimal | None:
+        return _fraction(v)
+
+    @property
+    def active(self) -> bool:
+        return any(v is not None for v in self.__dict__.values())
+
+
+class TreasurySettings(Frozen):
+    """The master-key process that moves capital between sub-accounts (issue #16)."""
+
+    credentials: str  # env prefix of the MASTER account's key (the only key with transfer rights)
+    ccy: str = "USDT"
+    band: Decimal = Decimal("0.1")  # rebalance only accounts more than this far off their target
+    schedule: str = "00:05"  # HH:MM UTC, daily
+    max_transfer: Decimal | None = Field(None, gt=0)  # per transfer
+    max_per_day: Decimal | None = Field(None, gt=0)  # all transfers of one UTC day
+    min_transfer: Decimal = Field(Decimal(1), gt=0)  # smaller moves are not worth a transfer
+    position_reserve: Decimal = Field(Decimal("1.5"), ge=1)  # keep this x the positions' margin
+    lock_wait_s: float = Field(120.0, gt=0, le=3600)  # wait this long for a trader between bars
+    settlement_retry_s: float = Field(60.0, gt=0, le=3600)  # 58111 (funding settlement): retry after
+    settlement_max_wait_s: float = Field(1800.0, gt=0, le=86400)  # ... for at most this long
+
+    @field_validator("band")
+    @classmethod
+    def _band(cls, v: Decimal) -> Decimal:
+        out = _fraction(v)
+        assert out is not None
+        return out
+
+    @field_validator("credentials")
+    @classmethod
+    def _cred(cls, v: str) -> str:
+        if not ENV_NAME_RE.match(v):
+            raise ValueError(f"must be an environment variable prefix like OKX_MASTER, got {v!r}")
+        return v
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, v: str) -> str:
+        m = re.match(r"^([01]\d|2[0-3]):([0-5]\d)$", v)
+        if not m:
+            raise ValueError(f"schedule must be HH:MM (UTC, daily), got {v!r}")
+        return v
+
+
 class AccountSettings(Frozen):
     name: str
     credentials: str
@@ -155,6 +231,18 @@ class AccountSettings(Frozen):
     strategies: tuple[StrategySettings, ...]
     trader: TraderSettings = Field(default_factory=TraderSettings)
     dingtalk: DingTalkSettings | None = None
+    weight: Decimal = Decimal(1)  # treasury target share of the fleet's capital
+    sub_account: str | None = None  # OKX sub-account name (default: the account name)
+    risk: RiskSettings = Field(default_factory=RiskSettings)
+
+    @field_validator("weight")
+    @classmethod
+    def _weight(cls, v: Decimal) -> Decimal:
+        return positive_weight(v)
+
+    @property
+    def okx_sub_account(self) -> str:
+        return self.sub_account or self.name
 
     @field_validator("interval")
     @classmethod
@@ -195,6 +283,7 @@ class FleetConfig(Frozen):
     collector: CollectorSettings = Field(default_factory=CollectorSettings)
     trader: TraderSettings = Field(default_factory=TraderSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    treasury: TreasurySettings | None = None
     env: dict[str, str] = Field(default_factory=dict, repr=False, exclude=True)
 
     # ---- derived plan -------------------------------------------------

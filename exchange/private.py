@@ -362,10 +362,12 @@ class AccountClient:
     # ---- raw passthrough (FMZ gateway) --------------------------------------------------------
 
     def request(
-        self, method: str, path: str, params: Mapping[str, Any] | list[Any] | None = None
-    ) -> list[Any]:
+        self, method: str, path: str, params: Mapping[str, Any] | list[Any] | None = None,
+        *, idempotent: bool | None = None,
+    ) -> list[Any]:  # fmt: skip
         """Signed ``METHOD /api/v5/...`` with the envelope checked; returns ``data``. GETs are
-        retried; POSTs to ``/trade/`` are order calls (unknown outcome on timeout)."""
+        retried; POSTs to ``/trade/`` are order calls (unknown outcome on timeout);
+        ``idempotent=False`` retries only replies in which OKX says nothing was processed."""
         method = method.upper()
         if method not in ("GET", "POST"):
             raise ValueError(f"method must be GET or POST, got {method!r}")
@@ -378,7 +380,7 @@ class AccountClient:
         return self._data(
             bare,
             lambda: self.transport.send(self._acct, method, bare, body),
-            idempotent=not is_mutating(method, bare),
+            idempotent=not is_mutating(method, bare) if idempotent is None else idempotent,
         )
 
     def public_get(self, path: str, params: Mapping[str, Any]) -> Any:

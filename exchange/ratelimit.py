@@ -89,6 +89,16 @@ PRIVATE_LIMITS: Mapping[str, RateLimit] = {
     _P + "trade/fills": RateLimit(60, 2.0, "account"),
     _P + "trade/close-position": RateLimit(20, 2.0, "account+inst"),
     SUB_ACCOUNT_ORDERS: RateLimit(1000, 2.0, "account"),
+    # master account (treasury, issue #16; okx-v5.md §8)
+    _P + "users/subaccount/list": RateLimit(20, 2.0, "account"),
+    _P + "account/subaccount/balances": RateLimit(6, 2.0, "account"),
+    _P + "asset/subaccount/balances": RateLimit(6, 2.0, "account"),
+    _P + "account/subaccount/max-withdrawal": RateLimit(20, 2.0, "account"),
+    _P + "account/max-withdrawal": RateLimit(20, 2.0, "account"),
+    _P + "asset/balances": RateLimit(6, 1.0, "account"),
+    _P + "asset/transfer": RateLimit(1, 1.0, "account"),
+    _P + "asset/subaccount/transfer": RateLimit(1, 1.0, "account"),
+    _P + "asset/transfer-state": RateLimit(10, 1.0, "account"),
     **PUBLIC_LIMITS,  # an account client's own public calls (server time) use the same numbers
 }
 DEFAULT_PRIVATE_LIMIT = RateLimit(5, 2.0, "account")  # endpoints missing from the table

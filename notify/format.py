@@ -54,6 +54,18 @@ _ALERT_LABELS = {
     "gap_repaired": "Gap repaired 缺口已修复",
     "verification_mismatch": "Verification mismatch 数据校验不一致",
     "stale_data": "Stale data 数据过期",
+    # issue #16: risk limits, kill switch, treasury
+    "risk_halt": "Risk halt 风控停止交易",
+    "risk_daily_loss": "Daily loss limit 日内亏损上限",
+    "risk_clip": "Order clipped 风控限额",
+    "kill_switch": "Kill switch 一键平仓",
+    "resume": "Halt lifted 恢复交易",
+    "transfer_done": "Transfer done 划转完成",
+    "transfer_failed": "Transfer failed 划转失败",
+    "transfer_refused": "Transfer refused 划转拒绝",
+    "transfer_waiting": "Transfer waiting 划转等待",
+    "transfer_deferred": "Transfer deferred 划转推迟",
+    "transfer_unconfirmed": "Transfer unconfirmed 划转待确认",
 }
 _TARGETS = {1: "long 多 (1)", -1: "short 空 (-1)", 0: "flat 平 (0)", None: "keep 不变"}
 

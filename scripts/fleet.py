@@ -3,8 +3,9 @@
     python -m scripts.fleet [--config PATH] [--with-simulator] [--with-monitor] [--speed N] [--duration S]
 
 Starts (optionally) the local simulator, then the collector and one trader per account of the
-config; restarts what dies (with backoff); prints the status (bars collected, markers, orders per
-account, equity) every few seconds; on Ctrl-C or SIGTERM stops every process and exits.
+config (and the treasury when the config has a ``TREASURY``); restarts what dies (with backoff);
+prints the status (bars collected, markers, orders per account, equity) every few seconds; on
+Ctrl-C or SIGTERM stops every process and exits.
 
 ``--with-monitor`` also runs the web monitor (``python -m monitor``, 127.0.0.1, ``--monitor-port``)
 and prints its URL.
@@ -86,6 +87,8 @@ def build(args: argparse.Namespace) -> tuple[Supervisor, Path]:
     if getattr(args, "with_monitor", False):  # a Namespace built by hand may not have it
         port = str(getattr(args, "monitor_port", 8090))
         sup.add(Child("monitor", python_module("monitor", "--config", config_path, "--port", port), env=env))
+    if cfg.treasury is not None:  # issue #16: the master-key process, on its daily schedule
+        sup.add(Child("treasury", python_module("treasury", "--config", config_path), env=env))
     return sup, log_dir
 
 

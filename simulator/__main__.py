@@ -72,19 +72,28 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _config_accounts(path: str, balance: str) -> list[AccountSpec]:
+def _config_accounts(path: str, balance: str) -> tuple[list[AccountSpec], str | None]:
+    """The config's accounts (named by their OKX sub-account) and, with a TREASURY, the master
+    account that owns them (issue #16)."""
     from config import load_config, resolve_credentials  # only for --config
+    from config.credentials import MASTER_SIM_NAME, resolve_master_credentials
 
     try:
         cfg = load_config(Path(path))
         specs = []
-        for name in cfg.accounts:
+        for name, acct in cfg.accounts.items():
             creds = resolve_credentials(cfg, name)
             specs.append(AccountSpec(creds.api_key, creds.secret, creds.passphrase,
-                                     Decimal(balance), name=name))
+                                     Decimal(balance), name=acct.okx_sub_account))
+        master = None
+        if cfg.treasury is not None:
+            creds = resolve_master_credentials(cfg)
+            specs.append(AccountSpec(creds.api_key, creds.secret, creds.passphrase, Decimal(0),
+                                     name=MASTER_SIM_NAME))
+            master = MASTER_SIM_NAME
     except Exception as exc:  # ConfigError and friends: show the message, exit 2
         raise ValueError(f"--config {path}: {exc}") from None
-    return specs
+    return specs, master
 
 
 def _liquidity(specs: Sequence[str]) -> dict[str, Decimal]:
@@ -106,8 +115,10 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[SimOptions, str, int,
     args = parser.parse_args(argv)
     try:
         accounts = [AccountSpec.parse(a) for a in args.account]
+        master = None
         if args.config:
-            accounts += _config_accounts(args.config, args.balance)
+            from_config, master = _config_accounts(args.config, args.balance)
+            accounts += from_config
         normalise_pos_mode(args.pos_mode)
         anchor = parse_anchor(args.clock_anchor) if args.clock_anchor else None
         start_ms = parse_time_ms(args.clock_start) if args.clock_start else None
@@ -129,6 +140,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[SimOptions, str, int,
             skew_check=not args.no_skew_check,
             extra_instruments=args.extra_instruments,
             liquidity=_liquidity(args.liquidity),
+            master=master,
         )
         SimState(options)  # fail here, with a usage message, on unknown instruments or sizes
     except (ValueError, OSError) as exc:

@@ -227,6 +227,13 @@ class SimControl:
         result = self._call("POST", "ws", changes)
         return result
 
+    # -- treasury (issue #16) -------------------------------------------------------------------
+    def treasury(self, **changes: Any) -> dict[str, Any]:
+        """Read or change the master-account book: ``master``, ``settlement`` (58111 window),
+        ``forced`` {account: code}, ``can_trans_out`` {account: bool}, ``funding`` {account: USDT}."""
+        result: dict[str, Any] = self._call("POST" if changes else "GET", "treasury", changes or None)
+        return result
+
     def reset(self) -> dict[str, Any]:
         """Back to the start-up state: accounts, clock, faults, limits, logs, price overrides,
         instrument states and liquidity (the start-up ``liquidity`` option applies again)."""

@@ -38,6 +38,14 @@ MESSAGES: dict[str, str] = {
     "51010": "You can't complete this request under your current account mode.",
     "51004": "Order failed. The size exceeds the position limit at the current leverage.",
     "51111": "Maximum {0} orders can be placed in bulk.",
+    # funding and sub-account transfers (simulator.treasury_book)
+    "50030": "No permission to use this API",
+    "55000": "Cannot be transferred out within 30 minutes after delivery.",
+    "58111": "Funds transfer is frozen as the perpetual market is processing funding fees. "
+    "Please try again later.",
+    "58116": "Transfer exceeds the available amount.",
+    "58117": "Transfer failed. Resolve any negative assets before transferring again.",
+    "58119": "{0} Sub-account has no permission to transfer out, please set first.",
 }
 
 _HTTP: dict[str, int] = {

@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from core.exposure import warn_if_exposed
-from simulator import account_api, control_api, control_venue, market, trading, ws
+from simulator import account_api, control_api, control_venue, market, trading, treasury_api, ws
 from simulator.api import Ctx, Reply, Route
 from simulator.auth import verify
 from simulator.control import SimControl
@@ -40,7 +40,10 @@ EXPOSED = (
     "simulator are reachable from the network"
 )
 
-ROUTES: dict[tuple[str, str], Route] = {**market.ROUTES, **account_api.ROUTES, **trading.ROUTES}
+ROUTES: dict[tuple[str, str], Route] = {
+    **market.ROUTES, **account_api.ROUTES, **trading.ROUTES,
+    **treasury_api.ROUTES,  # issue #16: master account, sub-accounts, transfers
+}  # fmt: skip
 _SINGLE = {
     "/api/v5/trade/batch-orders": "/api/v5/trade/order",
     "/api/v5/trade/cancel-batch-orders": "/api/v5/trade/cancel-order",
@@ -196,6 +199,7 @@ def create_app(state: SimState) -> web.Application:
     control_api.setup(app)
     control_api.register(app, control_venue.VIEWS)
     ws.setup(app)  # /ws/v5/business candle pushes and /__sim/ws
+    control_api.register(app, treasury_api.VIEWS)
     app.router.add_route("*", "/api/v5/{tail:.*}", handle_api)
     return app
 

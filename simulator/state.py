@@ -23,6 +23,7 @@ from simulator.matching import Engine
 from simulator.orders import Order
 from simulator.prices import stable_key
 from simulator.ratelimit import RateLimiter
+from simulator.treasury_book import TreasuryBook
 
 __all__ = [
     "ACCT_LEVELS",
@@ -101,6 +102,7 @@ class SimOptions:
     skew_check: bool = True
     extra_instruments: int = 0  # synthetic swaps S001-USDT-SWAP ... for benchmarks
     liquidity: dict[str, Decimal] = field(default_factory=dict)  # instId -> max fill per second
+    master: str | None = None  # name of the master account (the others are its sub-accounts)
 
     def fault_rules(self) -> list[FaultRule]:
         rules = [FaultRule(**{**r.__dict__, "fired": 0}) for r in self.faults]
@@ -201,6 +203,7 @@ class SimState:
         self.accounts: dict[str, Account] = {}
         self.requests: deque[RequestRecord] = deque(maxlen=_REQUEST_LOG)
         self.order_log: list[OrderRecord] = []
+        self.treasury = TreasuryBook(opts.master)
         for spec in opts.accounts:
             self.add_account(spec)
 

@@ -1,5 +1,7 @@
 """``python -m trader <account> [--config PATH] [--once] [--report] [--targets]
-[--set-target INST {1,-1,0}]`` — one process per account.
+[--set-target INST {1,-1,0}] [--flatten | --resume]`` — one process per account.
+``--flatten`` closes everything and halts the account (a running trader keeps reporting,
+never orders); ``--resume`` lifts the halt.
 
 Exit codes: 0 stopped cleanly, 2 configuration or preflight refused (message on stderr), 3 the
 journal file is corrupt or empty (message on stderr and an alert; never a fresh history). Neither
@@ -41,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
         "--set-target", nargs=2, metavar=("INST", "TARGET"),
         help="set an instrument's standing target by hand: 1 long, -1 short, 0 flat (journaled)",
     )  # fmt: skip
+    kill = parser.add_mutually_exclusive_group()
+    kill.add_argument("--flatten", action="store_true", help="close every position and halt the account")
+    kill.add_argument("--resume", action="store_true", help="lift a halt (drawdown or --flatten)")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
     return parser
 
@@ -109,6 +114,26 @@ def _offline(args: argparse.Namespace) -> int:
     finally:
         journal.close()
     return 0
+def _kill_switch(args: argparse.Namespace) -> int:
+    from exchange import make_account_client
+    from notify.service import make_notifier
+    from trader.killswitch import flatten, resume
+
+    cfg = load_config(args.config)
+    account = cfg.account(args.account).name
+    setup_logging(f"trader-{account}-cli", cfg.logs_dir, level=args.log_level.upper())
+    clock = clock_from_env()
+    notifier = make_notifier(cfg, process=f"trader-{account}", account=account)
+    try:
+        if args.resume:
+            return resume(cfg, account, clock, notifier)
+        client = make_account_client(cfg.exchange, resolve_credentials(cfg, account), clock, account=account)
+        try:
+            return flatten(cfg, account, client, clock, notifier)
+        finally:
+            client.close()
+    finally:
+        notifier.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.report or args.targets or args.set_target:
             return _offline(args)
+        if args.flatten or args.resume:
+            return _kill_switch(args)
         return _run(args)
     except JournalUnreadable as exc:
         print(f"error: {exc}", file=sys.stderr)

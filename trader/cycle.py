@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from core.barlock import BarLock, lock_path
 from core.intervals import Interval
 from exchange.errors import ExchangeError
 from notify import events as ev
@@ -41,6 +42,7 @@ from trader.crashpoints import crashpoint
 from trader.execution import LegOutcome
 from trader.journal import SignalRow
 from trader.phases import phase_closes, phase_opens
+from trader.riskgate import check_limits, halt_reason, halted_report
 from trader.signals import Decision, decide
 from trader.sizing import equity_share
 from trader.state import AccountState, fetch_state
@@ -54,7 +56,7 @@ MARKER_POLL_S = 0.05  # one stat() per poll, sleeping in between: cheap, and the
 @dataclass
 class CycleResult:
     bar_close: datetime
-    status: str  # done | skipped | stopped | already_done
+    status: str  # done | skipped | stopped | already_done | halted
     decisions: list[Decision] = field(default_factory=list)
     outcomes: list[LegOutcome] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
@@ -137,11 +139,28 @@ def marker_deadline(bar_close: datetime, interval: Interval, deadline_s: float) 
 
 
 def run_cycle(ctx: TraderContext, bar_close: datetime, cadence: ReportCadence | None = None) -> CycleResult:
-    """Run (or resume) the cycle of the bar that closed at ``bar_close``."""
+    """Run (or resume) the cycle of the bar that closed at ``bar_close``, holding the account's
+    bar lock (issue #16: the treasury moves this account's capital only between bars)."""
+    lock = BarLock(lock_path(ctx.cfg.data_dir, ctx.name))
+    if not lock.acquire(ctx.clock, stop=ctx.stop):
+        return CycleResult(bar_close, "stopped")
+    try:
+        return _run_cycle(ctx, bar_close, cadence)
+    finally:
+        lock.release()
+
+
+def _run_cycle(ctx: TraderContext, bar_close: datetime, cadence: ReportCadence | None) -> CycleResult:
     journal, clock, iv = ctx.journal, ctx.clock, ctx.account.interval_obj
     existing = journal.cycle(bar_close)
     if existing is not None and existing.status in ("done", "skipped", "failed"):
         return CycleResult(bar_close, "already_done")
+    halted = halt_reason(ctx)  # issue #16: a halted account keeps reporting, never orders
+    if halted:
+        report = halted_report(ctx, bar_close, halted)
+        if cadence is None or cadence.due_for(report):
+            ctx.notifier.notify(report)
+        return CycleResult(bar_close, "halted", skipped=[halted], equity=report.equity, report=report)
     crashpoint("cycle_start")
     resume = existing is not None and existing.status == "targets"
     journal.start_cycle(bar_close, iv.name, clock.now())
@@ -175,6 +194,11 @@ def run_cycle(ctx: TraderContext, bar_close: datetime, cadence: ReportCadence | 
     decisions, standing_sizes = effective_decisions(ctx, bar_close, decisions, blocked)
     desired_before = {**standing_sizes, **desired_before}
     skipped.extend(f"{d.inst_id}: {d.skipped}" for d in decisions if d.skipped)
+    # issue #16: drawdown -> flatten and halt; daily loss -> closes only
+    action = check_limits(ctx, state, {d.inst_id: d.signal_px for d in decisions if d.signal_px is not None})
+    if action == "halt":
+        journal.set_cycle_status(bar_close, "done", clock.now(), reason="risk halt: flattened and halted")
+        return CycleResult(bar_close, "halted", decisions, skipped=["risk halt: flattened"])
 
     outcomes = phase_closes(ctx, bar_close, decisions, state, until)
     crashpoint("after_closes")
@@ -183,7 +207,10 @@ def run_cycle(ctx: TraderContext, bar_close: datetime, cadence: ReportCadence | 
     prices = {d.inst_id: d.signal_px for d in decisions if d.signal_px is not None}
     equity = state.equity(prices, ctx.instruments)
     share = equity_share(equity, len(ctx.account.strategies))
-    outcomes += phase_opens(ctx, bar_close, decisions, state, share, desired_before, skipped, until)
+    if action == "no_new_exposure":  # issue #16: daily loss limit
+        skipped.append("daily loss limit reached: no new exposure until 00:00 UTC")
+    else:
+        outcomes += phase_opens(ctx, bar_close, decisions, state, share, desired_before, skipped, until)
     for out in outcomes:
         if out.error is not None:
             skipped.append(f"{out.leg_order.inst_id}: {out.leg_order.leg.kind} failed: {out.error}")

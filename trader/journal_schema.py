@@ -30,6 +30,11 @@ Version 2 (standing targets, alerts, order deadlines)::
     alerts(id PK, at, kind, inst_id, message)        every immediate trading alert
     orders.exp_at                                     the order's expTime (our clock): a lookup that
                                                       does not find it after that proves it absent
+
+Version 3 — risk limits and the kill switch (issue #16, :mod:`trader.halt`)::
+
+    risk_state(key PK, value, updated_at)   peak, day, day_open, halted ("1"/"0"), reason
+    risk_events(id PK, at, kind, detail, data)   kind: halt | resume | flatten | daily_loss | clip
 """
 
 from __future__ import annotations
@@ -87,6 +92,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL,
         inst_id TEXT, message TEXT NOT NULL);
     ALTER TABLE orders ADD COLUMN exp_at TEXT;
+    """,
+    # issue #16: risk limits and the kill switch (trader.halt)
+    """
+    CREATE TABLE risk_state (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+    CREATE TABLE risk_events (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL,
+        detail TEXT NOT NULL, data TEXT);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -17,8 +17,9 @@ from trader.context import TraderContext
 from trader.diff import Leg, plan_legs
 from trader.execution import LegOrder, LegOutcome
 from trader.journal import SignalRow
+from trader.riskgate import clip_desired
 from trader.signals import Decision
-from trader.sizing import SizingSpec, open_sizing_price, size_target
+from trader.sizing import SizingSpec, open_sizing_price, size_target, weight_factor
 from trader.state import AccountState
 
 __all__ = ["phase_closes", "phase_opens", "sizing_price"]
@@ -52,9 +53,10 @@ def _size(ctx: TraderContext, d: Decision, share: Decimal, skipped: list[str]) -
     assert d.signal_px is not None
     spec = SizingSpec(d.inst_id, inst.is_contract, inst.contract_value, inst.lot_sz, inst.min_sz)
     price = sizing_price(ctx, d.signal_px)
+    weights = [s.weight for s in ctx.account.strategies]  # issue #16: Strategy(weight=...)
     result = size_target(
         spec,
-        share=share,
+        share=share * weight_factor(ctx.account.strategy(d.inst_id).weight, weights),
         leverage=ctx.leverage.get(d.inst_id, Decimal(1)),
         volatility_ratio=ctx.settings.volatility_ratio,
         price=price,
@@ -116,6 +118,7 @@ def _plan_opens(
     skipped: list[str],
 ) -> list[LegOrder]:
     legs: list[LegOrder] = []
+    prices = {x.inst_id: x.signal_px for x in decisions if x.signal_px is not None}
     for d in decisions:
         if not d.ok or d.target not in (1, -1) or d.signal_px is None:
             continue
@@ -130,12 +133,17 @@ def _plan_opens(
         desired = desired_before.get(d.inst_id)
         if desired is None:
             desired = _size(ctx, d, share, skipped)
+            desired, clipped = clip_desired(  # issue #16: max notional / total leverage
+                ctx, d.inst_id, desired, sizing_price(ctx, d.signal_px), state, prices
+            )
             held = ctx.targets.get(d.inst_id)
             if held is not None and held.target == d.target:
                 ctx.targets.set_size(d.inst_id, desired, ctx.clock.now())  # the standing size
             ctx.journal.record_signal(
                 bar_close,
-                SignalRow(d.inst_id, d.strategy, holding.signed, d.target, d.signal_px, desired, "sized"),
+                SignalRow(
+                    d.inst_id, d.strategy, holding.signed, d.target, d.signal_px, desired, "sized", clipped
+                ),
                 ctx.clock.now(),
             )
         plan = plan_legs(d.target, holding, desired, mode, lot_sz=inst.lot_sz, min_sz=inst.min_sz)

@@ -61,6 +61,11 @@ class AccountPort(Protocol):
         self, inst_id: str | None = None, limit: int = 100, ord_id: str | None = None
     ) -> list[Fill]: ...
 
+    def close_position(
+        self, inst_id: str, mgn_mode: str = "cross", pos_side: str | None = None,
+        cl_ord_id: str | None = None,
+    ) -> None: ...  # fmt: skip
+
     def close(self) -> None: ...
 
 

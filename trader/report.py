@@ -49,8 +49,24 @@ def pnl_by_instrument(journal: Journal) -> dict[str, tuple[Decimal, Decimal, Dec
     return {k: (v[0], v[1], v[2]) for k, v in sorted(sums.items())}
 
 
+def _risk_lines(journal: Journal, limit: int) -> list[str]:
+    """Halt state and the latest risk events (issue #16)."""
+    state = dict((r[0], r[1]) for r in journal.query("SELECT key, value FROM risk_state"))
+    events = journal.query("SELECT at, kind, detail FROM risk_events ORDER BY id DESC LIMIT ?", (limit,))
+    if not state and not events:
+        return []
+    halted = state.get("halted") == "1"
+    head = f"Risk: HALTED — {state.get('reason', '')}" if halted else "Risk: trading"
+    if state.get("peak"):
+        head += f" (equity peak {state['peak']}, day open {state.get('day_open') or '-'})"
+    lines = [head]
+    lines += table(["at", "event", "detail"], [[e["at"], e["kind"], e["detail"]] for e in events])
+    return [*lines, ""]
+
+
 def format_report(journal: Journal, account: str, limit: int = 20) -> str:
     lines = [f"okxfleet trader report — account {account} ({journal.path})", ""]
+    lines += _risk_lines(journal, limit)
     cycles = journal.query(
         "SELECT bar_close, status, runs, equity, reason FROM cycles ORDER BY bar_close DESC LIMIT ?", (limit,)
     )

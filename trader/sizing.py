@@ -2,7 +2,7 @@
 
 For one strategy of an account (original ``cal_order_size``, see original-framework.md §5)::
 
-    share     = equity / number of strategies in the account      (equal split, fresh equity)
+    share     = equity * weight / sum of the account's weights     (default weight 1: equal split)
     leverage  = min(configured, instrument max, tier max, leverage set on OKX)   (contracts)
               = 1                                                  (spot, cash mode)
     contracts = floor_to_lot(share * leverage * volatility_ratio / (price * contract_value))
@@ -17,6 +17,7 @@ hand-kept table, and nothing is a float.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
@@ -30,6 +31,7 @@ __all__ = [
     "limit_price",
     "open_sizing_price",
     "size_target",
+    "weight_factor",
 ]
 
 ZERO = Decimal(0)
@@ -91,6 +93,18 @@ def equity_share(equity: Decimal, n_strategies: int) -> Decimal:
     if equity <= 0:
         return ZERO
     return equity / n_strategies
+
+
+def weight_factor(weight: Decimal, weights: Sequence[Decimal]) -> Decimal:
+    """How much of an equal share a strategy of ``weight`` gets among ``weights`` (the account's
+    strategies, itself included): ``equity_share(...) * weight_factor(...)`` is its weighted share.
+    Equal weights give exactly 1."""
+    if not weights or weight not in weights:
+        raise ValueError("weight must be one of the account's weights")
+    if any(w <= 0 for w in weights):
+        raise ValueError(f"weights must be > 0, got {list(weights)}")
+    total = sum(weights, ZERO)
+    return weight * len(weights) / total
 
 
 def effective_leverage(

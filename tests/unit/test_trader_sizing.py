@@ -14,6 +14,7 @@ from trader.sizing import (
     floor_to_step,
     limit_price,
     size_target,
+    weight_factor,
 )
 
 BTC_SWAP = SizingSpec("BTC-USDT-SWAP", True, D("0.01"), D("0.01"), D("0.01"))
@@ -203,3 +204,26 @@ def test_limit_price_rejects_nonsense() -> None:
         limit_price(D(0), "buy", D("0.01"), D("0.1"))
     with pytest.raises(ValueError, match="side"):
         limit_price(D(1), "hold", D("0.01"), D("0.1"))
+
+
+# ---- issue #16: strategy weights ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("weight", "weights", "factor"),
+    [
+        (D(1), [D(1), D(1), D(1)], D(1)),
+        (D(2), [D(2), D(1), D(1)], D("1.5")),
+        (D(1), [D(2), D(1), D(1)], D("0.75")),
+        (D(3), [D(3)], D(1)),
+    ],
+)
+def test_weight_factor_splits_equity_by_weight(weight: D, weights: list[D], factor: D) -> None:
+    assert weight_factor(weight, weights) == factor
+    share = equity_share(D(9000), len(weights)) * weight_factor(weight, weights)
+    assert share == D(9000) * weight / sum(weights)
+
+
+def test_weight_factor_refuses_bad_weights() -> None:
+    with pytest.raises(ValueError, match="weights must be > 0"):
+        weight_factor(D(1), [D(1), D(0)])
+    with pytest.raises(ValueError, match="one of the account's weights"):
+        weight_factor(D(5), [D(1)])

@@ -1,0 +1,106 @@
+"""Account risk limits — pure ``Decimal`` evaluation (issue #16). I/O lives in :mod:`trader.halt`.
+
+- **Max drawdown**: equity at or below ``peak * (1 - max_drawdown)`` -> flatten and halt.
+- **Daily loss**: equity at or below ``day_open * (1 - daily_loss)`` (the first equity seen in
+  the UTC day) -> no new exposure until the next UTC day (closes still run).
+- **Max notional per instrument** and **max total leverage** (total notional / equity) -> the
+  wanted size is clipped (to the lot) and the clip is reported.
+
+Every limit is optional; :class:`RiskState` is what the journal keeps between bars and restarts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from config.schema import RiskSettings
+from trader.sizing import floor_to_step
+
+__all__ = ["Action", "Clip", "RiskState", "Verdict", "clip_size", "evaluate"]
+
+ZERO = Decimal(0)
+Action = Literal["trade", "no_new_exposure", "halt"]
+
+
+@dataclass(frozen=True)
+class RiskState:
+    peak: Decimal | None = None
+    day: date | None = None
+    day_open: Decimal | None = None
+    halted: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: Action
+    state: RiskState  # peak and day rolled forward
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Clip:
+    size: Decimal
+    reason: str = ""  # empty: not clipped
+
+    @property
+    def clipped(self) -> bool:
+        return bool(self.reason)
+
+
+def evaluate(limits: RiskSettings, state: RiskState, equity: Decimal, now: datetime) -> Verdict:
+    """Roll the peak and the UTC day forward with ``equity`` and apply the account limits."""
+    if now.tzinfo is None:
+        raise ValueError("risk evaluation needs an aware time")
+    today = now.date()
+    peak = equity if state.peak is None else max(state.peak, equity)
+    day_open = equity if state.day != today or state.day_open is None else state.day_open
+    rolled = replace(state, peak=peak, day=today, day_open=day_open)
+    dd = limits.max_drawdown
+    if dd is not None and peak > 0 and equity <= peak * (1 - dd):
+        loss = (1 - equity / peak) * 100
+        detail = f"equity {equity:.2f} is {loss:.2f}% below its peak {peak:.2f} (max drawdown {dd:%})"
+        return Verdict("halt", rolled, detail)
+    daily = limits.daily_loss
+    if daily is not None and day_open > 0 and equity <= day_open * (1 - daily):
+        loss = (1 - equity / day_open) * 100
+        detail = (
+            f"equity {equity:.2f} is {loss:.2f}% below the day's open {day_open:.2f} "
+            f"(daily loss limit {daily:%}): no new exposure until 00:00 UTC"
+        )
+        return Verdict("no_new_exposure", rolled, detail)
+    return Verdict("trade", rolled)
+
+
+def clip_size(
+    limits: RiskSettings,
+    inst_id: str,
+    size: Decimal,
+    *,
+    price: Decimal,
+    contract_value: Decimal,
+    lot_sz: Decimal,
+    equity: Decimal,
+    other_notional: Decimal,
+) -> Clip:
+    """``size`` (contracts or base units, >= 0) clipped to the notional limits of the account.
+
+    ``other_notional`` is what the account's other instruments hold or are sized to hold."""
+    if price <= 0 or contract_value <= 0:
+        raise ValueError(f"{inst_id}: price and contract value must be > 0")
+    unit = price * contract_value
+    caps: list[tuple[Decimal, str]] = []
+    if limits.max_notional is not None:
+        caps.append((limits.max_notional, f"max notional {limits.max_notional} per instrument"))
+    if limits.max_total_leverage is not None:
+        room = max(limits.max_total_leverage * max(equity, ZERO) - other_notional, ZERO)
+        caps.append((room, f"max total leverage {limits.max_total_leverage}x of equity {equity:.2f}"))
+    best = Clip(size)
+    for notional_cap, why in caps:
+        most = floor_to_step(notional_cap / unit, lot_sz)
+        if most < best.size:
+            best = Clip(most, f"{inst_id}: size {size} clipped to {most} ({why})")
+    return best

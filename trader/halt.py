@@ -3,7 +3,8 @@
 The tables (``risk_state``, ``risk_events``; see :mod:`trader.journal_schema`) live in the same
 SQLite file as the rest of the journal, so a halt survives restarts: a halted trader keeps running,
 reporting but never ordering, until ``python -m trader <account> --resume``. This module opens its
-own connection to the file, so ``--flatten`` / ``--resume`` can run while the trader does.
+own connection to the file, so ``--flatten`` / ``--resume`` can run while the trader does. A finished
+flatten also sets every standing target (``targets``) to flat.
 """
 
 from __future__ import annotations
@@ -86,8 +87,21 @@ class HaltStore:
         return row is not None and row[0] == "1"
 
     def flattened(self, detail: str, now: datetime) -> None:
-        self._set("flatten_pending", "0", now)
-        self.event("flatten", detail, now)
+        """The flatten is done: every standing target becomes flat (source ``manual``), so that
+        ``--resume`` does not re-enter what was just closed; a strategy's next signal sets a new one."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._set("flatten_pending", "0", now)
+            self._db.execute(
+                "UPDATE targets SET target = 0, size = NULL, source = 'manual', updated_at = ?, "
+                "misses = 0, fails = 0, failed_bar = NULL",
+                (_iso(now),),
+            )
+            self.event("flatten", detail, now)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def _set(self, key: str, value: str, now: datetime) -> None:
         self._db.execute(

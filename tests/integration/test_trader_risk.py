@@ -24,6 +24,7 @@ from tests.integration.test_trader_helpers import T0, TraderRig
 from trader.context import build_context
 from trader.halt import HaltStore
 from trader.report import format_report
+from trader.targets import TargetBook
 
 MINUTE = timedelta(minutes=1)
 BTC, ETH = "BTC-USDT-SWAP", "ETH-USDT-SWAP"
@@ -141,11 +142,22 @@ def test_flatten_and_resume_commands(make_rig: Any) -> None:
     assert rig.run(bar2).status == "halted"  # the running trader honours the halt
     assert rig.position(BTC) == 0
 
+    flat_targets = TargetBook(rig.ctx.journal).all()
+    assert {i: (t.target, t.source) for i, t in flat_targets.items()} == {
+        BTC: (0, "manual"),
+        ETH: (0, "manual"),
+    }
+
     res = _cli(rig, "--resume")
     assert res.returncode == 0, res.stderr
     assert "halt lifted" in res.stdout
     assert not halted(rig)
-    bar3 = T0 + 2 * MINUTE
+    quiet = T0 + 2 * MINUTE
+    rig.publish(quiet, {BTC: None, ETH: None})  # resumed, no new signal: nothing is re-entered
+    assert rig.run(quiet).status == "done"
+    assert rig.position(BTC) == 0
+    assert rig.position(ETH) == 0
+    bar3 = T0 + 3 * MINUTE
     rig.publish(bar3, {BTC: 1, ETH: 1})
     assert rig.run(bar3).status == "done"
     assert rig.position(BTC) > 0

@@ -32,7 +32,7 @@ def _create_temp(path: Path) -> tuple[int, Path]:
     raise FileExistsError(f"cannot create a temp file next to {path}")
 
 
-def atomic_write(path: Path, write: Callable[[IO[str]], None]) -> None:
+def atomic_write(path: Path, write: Callable[[IO[str]], object]) -> None:
     """Replace ``path`` with what ``write`` writes to a text stream (UTF-8, ``\\n`` line ends)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _create_temp(path)

@@ -23,6 +23,7 @@ Modules:
 """
 
 from exchange.errors import (
+    BadCandle,
     BadResponse,
     ExchangeAuthError,
     ExchangeError,
@@ -40,6 +41,7 @@ from exchange.public import PublicClient
 
 __all__ = [
     "AccountClient",
+    "BadCandle",
     "BadResponse",
     "ExchangeAuthError",
     "ExchangeError",

@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from simulator.bars import BarSpec, next_open
+from simulator.candle_edits import CandleEdits
 from simulator.catalogue import Instrument
 from simulator.feed import QUOTE_UNIT, MarketFeed, Row
 from simulator.prices import MINUTE_MS
@@ -64,6 +65,7 @@ class CandleService:
 
     def __init__(self, feed: MarketFeed) -> None:
         self.feed = feed
+        self.edits = CandleEdits()  # test control: hidden or changed rows
         self._cache: dict[tuple[str, str, int, int], list[str]] = {}
 
     def clear(self) -> None:
@@ -137,7 +139,7 @@ class CandleService:
                 result[o] = self._format(inst, o, row, closed)
                 if closed:
                     self._cache[self._key(inst, spec, o)] = result[o]
-        return [list(result[o]) for o in opens]
+        return self.edits.apply(inst.inst_id, spec.code, [list(result[o]) for o in opens])
 
     @staticmethod
     def _format(inst: Instrument, open_ms: int, row: Row, closed: bool) -> list[str]:

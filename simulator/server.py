@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from simulator import account_api, control_api, control_venue, market, trading
+from simulator import account_api, control_api, control_candles, control_venue, market, trading
 from simulator.api import Ctx, Reply, Route
 from simulator.auth import verify
 from simulator.control import SimControl
@@ -165,6 +165,7 @@ def create_app(state: SimState) -> web.Application:
     app[STATE] = state
     control_api.setup(app)
     control_api.register(app, control_venue.VIEWS)
+    control_api.register(app, control_candles.VIEWS)
     app.router.add_route("*", "/api/v5/{tail:.*}", handle_api)
     return app
 

@@ -47,11 +47,11 @@ from exchange.records import (
 )
 
 __all__ = [
+    "candle_problem",
     "check_batch",
     "check_envelope",
     "parse_account_config",
     "parse_balance",
-    "candle_problem",
     "parse_candle",
     "parse_candles",
     "parse_fill",

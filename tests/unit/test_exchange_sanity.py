@@ -110,7 +110,7 @@ def test_a_fill_without_a_readable_fee_is_an_error(key: str, value: Any) -> None
 @pytest.mark.parametrize(
     ("where", "key", "value"),
     [(w, k, v) for w, k in [("top", "totalEq"), ("detail", "eq"), ("detail", "cashBal")]
-     for v in (None, "", "n/a")],  # fmt: skip
+     for v in (None, "", "n/a")],
 )
 def test_a_balance_without_readable_equity_is_an_error(where: str, key: str, value: Any) -> None:
     item = copy.deepcopy(BALANCE)

@@ -1,8 +1,9 @@
 """The collector process: wiring, start-up catch-up, the scheduled loop, clean shutdown.
 
 ``CollectorService(cfg).serve()`` repairs and resumes the CSVs (or backfills history), catches up
-every bar close it missed — writing the marker of the latest one if it is missing, so a trader
-waiting on it after a collector restart gets it — then runs :meth:`tick` at every base close on
+every bar close it missed — writing, oldest first, the markers of every close since the last one
+on disk (within ``marker_keep_hours``, at most :data:`collector.catchup.MAX_CATCH_UP`), so a trader
+waiting on one after a collector restart gets it — then runs :meth:`tick` at every base close on
 an APScheduler trigger until :meth:`request_stop` (SIGTERM/SIGINT in ``__main__``). A failing
 cycle is logged and notified; it never kills the loop (the original restarted from scratch and
 re-downloaded everything: bug 25).
@@ -17,6 +18,7 @@ import traceback
 from datetime import datetime, timedelta
 
 from collector.backfill import Backfiller, BackfillReport
+from collector.catchup import last_marked_close, missed_closes
 from collector.cycle import Cycle, CycleReport
 from collector.fetch import CycleStopped, Fetcher
 from collector.housekeeping import Housekeeper
@@ -119,13 +121,17 @@ class CollectorService:
         return self.backfiller.run(now)
 
     def catch_up(self) -> CycleReport | None:
-        """Run the cycle of the latest closed bar unless its marker already exists."""
+        """Run the cycle of the latest closed bar unless its markers already exist, marking every
+        close missed since the newest marker on disk first."""
         close = self.plan.last_close(self.clock.now())
         written = all(self.markers.path(iv, close).is_file() for iv in self.plan.closing_at(close))
         if written and self.last_close is None:
             self.last_close = close
             log.info("markers for %s already written; nothing to catch up", close.isoformat())
             return None
+        if self.last_close is None:
+            lookback = timedelta(hours=self.cfg.collector.marker_keep_hours)
+            self.last_close = last_marked_close(self.plan, self.markers, close, lookback=lookback)
         return self.tick()
 
     def start_up(self) -> CycleReport | None:
@@ -136,9 +142,9 @@ class CollectorService:
         return self.catch_up()
 
     # ---- the loop -----------------------------------------------------------------------------
-    def run_cycle(self, close: datetime) -> CycleReport:
-        """One bar close (tests call this directly)."""
-        report = self.cycle.run(close)
+    def run_cycle(self, close: datetime, earlier: list[datetime] | None = None) -> CycleReport:
+        """One bar close, after the missed ``earlier`` ones (tests call this directly)."""
+        report = self.cycle.run(close, earlier=earlier or [])
         self.last_close = close
         return report
 
@@ -152,7 +158,8 @@ class CollectorService:
                 return None
             if close > now and not self.clock.sleep_until(close, self.stop_event):
                 return None
-            report = self.run_cycle(close)
+            earlier = missed_closes(self.plan, self.last_close, close)
+            report = self.run_cycle(close, earlier)
             if not self.stop_event.is_set():
                 self.housekeeper.maybe_run()
             return report

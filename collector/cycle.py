@@ -21,6 +21,7 @@ atomically with the same content.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -32,6 +33,7 @@ from typing import TypeVar
 
 from collector.derive import derive
 from collector.fetch import Fetched, Fetcher
+from collector.holes import HoleFiller
 from collector.plan import CollectPlan
 from core.clock import Clock
 from core.errors import DataError
@@ -40,7 +42,7 @@ from core.markers import InstrumentStatus, Marker, MarkerStore
 from core.store import CandleStore
 from notify.events import DataAlert, Event
 
-__all__ = ["ALERT_REPEAT", "Cycle", "CycleReport", "IntervalOutcome"]
+__all__ = ["ALERT_REPEAT", "Cycle", "CycleReport", "IntervalOutcome", "statuses_at"]
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -119,6 +121,7 @@ class Cycle:
         notify: Callable[[Event], None] = lambda event: None,
         process: str = "collector",
         writers: int = 8,
+        holes: HoleFiller | None = None,
     ) -> None:
         self.plan = plan
         self.store = store
@@ -130,6 +133,7 @@ class Cycle:
         self.notify = notify
         self.process = process
         self.writers = writers
+        self.holes = holes
         self._failing: dict[tuple[str, str], datetime] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
@@ -146,7 +150,7 @@ class Cycle:
         report = CycleReport(close, earlier=list(earlier))
         base_status = self._base(close, report)
         for c in earlier:
-            report.caught_up += self._close_markers(c, _status_at(base_status, c - plan.base.delta))
+            report.caught_up += self._close_markers(c, statuses_at(base_status, c - plan.base.delta))
         report.outcomes = self._close_markers(close, base_status)
         log.info("%s", report.summary())
         return report
@@ -172,6 +176,9 @@ class Cycle:
         fetched: dict[str, Fetched] = {}
         if wanted:
             fetched = self.fetcher.closed_bars(wanted, target, self.history_start(close))
+            if self.holes is not None:
+                alert = functools.partial(self._alert, iv=base)
+                self.holes.fill(fetched, self.store, target, self.clock.now(), alert)
 
         def write(inst: str) -> tuple[datetime | None, str]:
             got = fetched.get(inst)
@@ -276,7 +283,7 @@ class Cycle:
             log.exception("notification failed")
 
 
-def _status_at(latest: dict[str, InstrumentStatus], bar: datetime) -> dict[str, InstrumentStatus]:
+def statuses_at(latest: dict[str, InstrumentStatus], bar: datetime) -> dict[str, InstrumentStatus]:
     """Base statuses for an earlier close whose bar opens at ``bar``, from the statuses of the
     newest close: a CSV is contiguous, so it holds ``bar`` iff its last row is at or after it."""
     out = {}

@@ -21,6 +21,8 @@ from collector.backfill import Backfiller, BackfillReport
 from collector.catchup import last_marked_close, missed_closes
 from collector.cycle import Cycle, CycleReport
 from collector.fetch import CycleStopped, Fetcher
+from collector.gapledger import GapLedger
+from collector.holes import HoleFiller
 from collector.housekeeping import Housekeeper
 from collector.plan import CollectPlan, build_plan
 from collector.schedule import BarCloseTrigger, build_scheduler
@@ -81,6 +83,7 @@ class CollectorService:
         self.backfiller = Backfiller(
             self.plan, self.store, self.client, self.clock, span=self.history.span, progress=progress
         )
+        self.gaps = GapLedger(cfg.data_dir / "gaps.json")
         self.cycle = Cycle(
             self.plan,
             self.store,
@@ -91,6 +94,7 @@ class CollectorService:
             rebuild_bars=self.backfiller.base_bars,
             notify=self.notify,
             process=PROCESS,
+            holes=HoleFiller(self.client, self.plan.base_bar, self.plan.base, self.gaps),
         )
         self.housekeeper = Housekeeper(
             self.plan,
@@ -102,6 +106,7 @@ class CollectorService:
             keep_bars=self.keep_bars(),
             notify=self.notify,
             process=PROCESS,
+            gaps=self.gaps,
         )
         self.last_close: datetime | None = None
 

@@ -30,6 +30,9 @@ DATA_ALERT_KINDS = (
     "gap_repaired",
     "verification_mismatch",
     "stale_data",
+    "gap_filled",
+    "gap_replaced",
+    "duplicate_rows",
 )
 
 

@@ -51,6 +51,9 @@ _ALERT_LABELS = {
     "gap_repaired": "Gap repaired 缺口已修复",
     "verification_mismatch": "Verification mismatch 数据校验不一致",
     "stale_data": "Stale data 数据过期",
+    "gap_filled": "Gap filled flat 缺口已平填",
+    "gap_replaced": "Filled gap replaced 平填K线已替换",
+    "duplicate_rows": "Duplicate rows removed 重复行已删除",
 }
 _TARGETS = {1: "long 多 (1)", -1: "short 空 (-1)", 0: "flat 平 (0)", None: "keep 不变"}
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from collector.catchup import last_marked_close, missed_closes
+from collector.cycle import statuses_at
 from collector.plan import CollectPlan
 from core.intervals import parse_interval
 from core.markers import InstrumentStatus, Marker, MarkerStore
@@ -87,24 +88,22 @@ def test_a_restart_after_downtime_marks_the_closes_it_missed(rig: Rig) -> None:
     restarted.close()
 
 
-def test_an_instrument_failing_now_is_still_ok_for_the_closes_its_csv_covers(
-    rig: Rig, sim: RunningSimulator
-) -> None:
-    rig.step()
-    rig.advance(2 * 60)
-    # ETH's bar of 00:02 is never served: it stays at 00:01 (ok for close 00:02 only)
-    sim.control.hide_candle("ETH-USDT-SWAP", int((MIDNIGHT + minutes(2)).timestamp() * 1000))
+def test_statuses_of_an_earlier_close_follow_what_each_csv_covers() -> None:
+    """An instrument failing at the newest close is still ok for the missed closes its CSV covers."""
+    bar = MIDNIGHT + minutes(2)
+    latest = {
+        "A": InstrumentStatus(ok=True, last_candle=MIDNIGHT + minutes(5)),
+        "B": InstrumentStatus(ok=False, last_candle=bar, reason="no candle for 00:03"),
+        "C": InstrumentStatus(ok=False, last_candle=bar - minutes(1), reason="no candle for 00:02"),
+        "D": InstrumentStatus(ok=False, last_candle=None, reason=""),
+    }
 
-    report = rig.step()
+    got = statuses_at(latest, bar)
 
-    assert report is not None
-    two, three = rig.marker("1m", MIDNIGHT + minutes(2)), rig.marker("1m", MIDNIGHT + minutes(3))
-    assert two is not None
-    assert three is not None
-    assert two.is_ready("ETH-USDT-SWAP")
-    assert not three.is_ready("ETH-USDT-SWAP")
-    assert three.is_ready("BTC-USDT-SWAP")
-    assert not report.outcome("1m").statuses["ETH-USDT-SWAP"].ok
+    assert got["A"] == InstrumentStatus(ok=True, last_candle=bar)
+    assert got["B"] == InstrumentStatus(ok=True, last_candle=bar)
+    assert got["C"] == InstrumentStatus(ok=False, last_candle=bar - minutes(1), reason="no candle for 00:02")
+    assert got["D"] == InstrumentStatus(ok=False, last_candle=None, reason="CSV ends at nothing")
 
 
 # ---- the pure helpers -------------------------------------------------------------------------

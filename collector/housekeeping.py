@@ -4,7 +4,9 @@ Instead of the original's blind full re-download every odd hour (which blocked t
 raced with readers: bugs 5 and 12), the last ``verify_bars`` base rows are compared with what the
 exchange serves now; a differing row is corrected by an atomic rewrite, the larger-interval bins
 that contain it are recomputed, and a ``verification_mismatch`` alert names what changed. Derived
-rows are also checked against the base rows on disk. Markers older than ``marker_keep_hours`` are
+rows are also checked against the base rows on disk, and against OKX's own larger bars: a bin that
+differs had a base bar revised beyond the base window, which is then fetched again and repaired
+(:mod:`collector.revisions`). Markers older than ``marker_keep_hours`` are
 pruned every run (the original deleted them on the wrong weekday: bug 6). Bars filled flat
 because OKX never served them (:mod:`collector.holes`) are asked for again at every run; one OKX
 now serves replaces the filled row (and the larger bins containing it) and closes its entry in the
@@ -23,10 +25,11 @@ from datetime import datetime, timedelta
 from collector.fetch import candle_to_bar
 from collector.gapledger import GapEntry, GapLedger
 from collector.plan import CollectPlan
+from collector.revisions import native_requests, revised_base_rows
 from config.schema import CollectorSettings
 from core.bars import Bar
 from core.clock import Clock
-from core.intervals import Interval, floor_to_bar
+from core.intervals import Interval, floor_to_bar, okx_bar
 from core.markers import MarkerStore
 from core.resample import bins_per_bar, complete_bar
 from core.store import CandleStore
@@ -124,9 +127,8 @@ class Housekeeper:
             inst = entry.inst_id
             if any(b.ts == entry.ts for b in self.store.tail(inst, base, self._rows_since(inst, entry.ts))):
                 self._replace(inst, base, {entry.ts: real})
-                for iv in self.plan.larger:
-                    if inst in self.plan.instruments[iv]:
-                        self._verify_derived(inst, iv, {entry.ts}, report)
+                for iv in self._larger_of(inst):
+                    self._verify_derived(inst, iv, {entry.ts}, report)
             self.gaps.mark_replaced(entry, now)
             report.gaps_replaced.append((inst, entry.ts))
             self._alert(inst, base, f"the {base} bar {entry.ts.isoformat()} filled flat is now served "
@@ -151,6 +153,7 @@ class Housekeeper:
         base, n = self.plan.base, self.settings.verify_bars
         insts = list(self.plan.all_instruments)
         replies = self.client.latest_candles_many(insts, self.plan.base_bar, limit=min(_LIMIT_MAX, n + 2))
+        natives = self.client.candles_many(native_requests(self.plan, insts), limit=min(_LIMIT_MAX, n + 1))
         for inst in insts:
             reply = replies.get(inst)
             if reply is None or isinstance(reply, BaseException):
@@ -160,16 +163,21 @@ class Housekeeper:
             remote = {c.ts: candle_to_bar(c) for c in reply if c.confirmed and c.ts + base.delta <= now}
             local = self.store.tail(inst, base, n)
             wrong = {b.ts: remote[b.ts] for b in local if b.ts in remote and remote[b.ts] != b}
+            own = {iv: natives[(inst, okx_bar(iv, self.plan.tz))] for iv in self._larger_of(inst)}
+            older = revised_base_rows(self.client, self.store, self.plan, inst, own, now, n)
+            wrong |= {ts: bar for ts, bar in older.items() if ts not in wrong}
             changed: set[datetime] = set()
             if wrong:
                 self._replace(inst, base, wrong)
                 report.mismatched[(inst, base.name)] = len(wrong)
                 changed = set(wrong)
-                self._alert(inst, base, f"{len(wrong)} recent {base} row(s) differed from the exchange "
+                self._alert(inst, base, f"{len(wrong)} {base} row(s) differed from the exchange "
                             f"(first {min(wrong).isoformat()}); rewritten")  # fmt: skip
-            for iv in self.plan.larger:
-                if inst in self.plan.instruments[iv]:
-                    self._verify_derived(inst, iv, changed, report)
+            for iv in self._larger_of(inst):
+                self._verify_derived(inst, iv, changed, report)
+
+    def _larger_of(self, inst: str) -> list[Interval]:
+        return [iv for iv in self.plan.larger if inst in self.plan.instruments[iv]]
 
     def _verify_derived(
         self, inst: str, iv: Interval, changed: set[datetime], report: HousekeepingReport
@@ -185,7 +193,8 @@ class Housekeeper:
         base_last = self.store.last_time(inst, base) or min(opens)
         needed = int((base_last - min(opens)).total_seconds()) // base.seconds + 1
         base_tail = self.store.tail(inst, base, max(0, needed))
-        by_ts = {b.ts: b for b in self.store.tail(inst, iv, len(opens) + rows + 1)}
+        iv_last = self.store.last_time(inst, iv) or min(opens)
+        by_ts = {b.ts: b for b in self.store.tail(inst, iv, int((iv_last - min(opens)) / iv.delta) + 1)}
         fixes: dict[datetime, Bar] = {}
         for opened in sorted(opens):
             if opened not in by_ts:

@@ -124,3 +124,24 @@ def test_revised_volume_is_repaired_in_the_base_and_derived_rows(rig: Rig, sim: 
     assert five.volume == sum((b.volume for b in minute_bars), Decimal(0))
     kinds = {(a.inst_id, a.interval) for a in rig.alerts("verification_mismatch")}
     assert kinds == {("SOL-USDT", "1m"), ("SOL-USDT", "5m")}
+
+
+def test_a_revision_older_than_the_base_window_is_found_through_okx_own_larger_bar(
+    rig: Rig, sim: RunningSimulator
+) -> None:
+    """verify_bars is 30 1m rows; a 1m bar 40 minutes old is revised (and OKX's 5m bar with it)."""
+    revised = MIDNIGHT - minutes(40)
+    rows = {b.ts: b for b in rig.csv("SOL-USDT")}
+    five = {b.ts: b for b in rig.csv("SOL-USDT", "5m")}[revised]
+    delta = Decimal("2.5")
+    sim.control.edit_candle("SOL-USDT", ms(revised), {"vol": str(rows[revised].volume + delta)})
+    sim.control.edit_candle("SOL-USDT", ms(revised), {"vol": str(five.volume + delta)}, bar="5m")
+
+    report = rig.service.housekeeper.run(rig.clock.now())
+
+    assert report.mismatched == {("SOL-USDT", "1m"): 1, ("SOL-USDT", "5m"): 1}
+    assert {b.ts: b for b in rig.csv("SOL-USDT")}[revised].volume == rows[revised].volume + delta
+    assert {b.ts: b for b in rig.csv("SOL-USDT", "5m")}[revised].volume == five.volume + delta
+    assert rig.csv("SOL-USDT", "5m") == native_bars(
+        rig.client, "SOL-USDT", "5m", HK, rig.csv("SOL-USDT", "5m")[0].ts, MIDNIGHT
+    )

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from collector.derive import Derived, derive
+from collector.duplicates import repair_duplicates
 from collector.fetch import candle_to_bar, contiguous_from
 from collector.plan import CollectPlan
 from core.bars import Bar
@@ -43,6 +44,7 @@ class BackfillReport:
     failed: dict[str, str] = field(default_factory=dict)
     derived: list[Derived] = field(default_factory=list)
     torn_rows_repaired: int = 0
+    duplicates_removed: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -119,10 +121,21 @@ class Backfiller:
                     repaired += 1
         return repaired
 
+    def remove_duplicates(self) -> dict[tuple[str, str], int]:
+        """Repair duplicated rows in the tail of every CSV of the plan: (inst, interval) -> rows."""
+        removed = {}
+        for iv, insts in self.plan.instruments.items():
+            for inst in insts:
+                n = repair_duplicates(self.store, inst, iv)
+                if n:
+                    removed[(inst, iv.name)] = n
+        return removed
+
     def run(self, now: datetime | None = None) -> BackfillReport:
         now = now or self.clock.now()
         end = self.plan.last_close(now)  # open of the forming base bar: fetch [start, end)
         report = BackfillReport(until=end, torn_rows_repaired=self.repair_files())
+        report.duplicates_removed = self.remove_duplicates()
         self._base(report, now, end)
         for iv in self.plan.larger:
             upto = self.plan.last_close(now, iv) - iv.delta

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from collector.duplicates import repair_duplicates
 from collector.fetch import candle_to_bar
 from collector.gapledger import GapEntry, GapLedger
 from collector.plan import CollectPlan
@@ -52,6 +53,7 @@ class HousekeepingReport:
     markers_pruned: int = 0
     capped: list[tuple[str, str]] = field(default_factory=list)
     gaps_replaced: list[tuple[str, datetime]] = field(default_factory=list)
+    duplicates_removed: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 class Housekeeper:
@@ -99,6 +101,11 @@ class Housekeeper:
         now = now or self.clock.now()
         self._last_run = now
         report = HousekeepingReport()
+        for iv, insts in self.plan.instruments.items():
+            for inst in insts:
+                if n := repair_duplicates(self.store, inst, iv):
+                    report.duplicates_removed[(inst, iv.name)] = n
+                    self._alert(inst, iv, f"{n} duplicated row(s) removed", kind="duplicate_rows")
         if self.gaps is not None:
             self.replace_gaps(now, report)
         if self.settings.verify_every_minutes > 0:

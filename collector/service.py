@@ -33,7 +33,7 @@ from core.intervals import Interval
 from core.markers import MarkerStore
 from core.store import CandleStore
 from exchange import PublicClient, make_public_client
-from notify.events import Crash, Event, ProcessStarted, ProcessStopped
+from notify.events import Crash, DataAlert, Event, ProcessStarted, ProcessStopped
 from notify.service import Notifier, make_notifier
 
 __all__ = ["PROCESS", "CollectorService"]
@@ -144,6 +144,9 @@ class CollectorService:
         report = self.backfill()
         for inst, reason in report.failed.items():
             log.warning("%s: %s", inst, reason)
+        for (inst, iv), n in report.duplicates_removed.items():
+            detail = f"{n} duplicated row(s) removed at start-up"
+            self.notify(DataAlert(PROCESS, "duplicate_rows", detail, inst_id=inst, interval=iv))
         return self.catch_up()
 
     # ---- the loop -----------------------------------------------------------------------------

@@ -81,7 +81,13 @@ class CollectorService:
             stop=self.stop_event,
         )
         self.backfiller = Backfiller(
-            self.plan, self.store, self.client, self.clock, span=self.history.span, progress=progress
+            self.plan,
+            self.store,
+            self.client,
+            self.clock,
+            span=self.history.span,
+            spans={iv: self.history.spans[iv] for iv in self.plan.larger},
+            progress=progress,
         )
         self.gaps = GapLedger(cfg.data_dir / "gaps.json")
         self.cycle = Cycle(
@@ -112,7 +118,7 @@ class CollectorService:
 
     def keep_bars(self) -> dict[Interval, int]:
         """Rows each interval's CSV must keep for the history plan (a floor for ``max_csv_rows``)."""
-        return {iv: math.ceil(self.history.span / iv.delta) + 1 for iv in self.plan.intervals}
+        return {iv: math.ceil(self.history.spans[iv] / iv.delta) + 1 for iv in self.plan.intervals}
 
     def notify(self, event: Event) -> None:
         try:
@@ -147,6 +153,8 @@ class CollectorService:
         for (inst, iv), n in report.duplicates_removed.items():
             detail = f"{n} duplicated row(s) removed at start-up"
             self.notify(DataAlert(PROCESS, "duplicate_rows", detail, inst_id=inst, interval=iv))
+        for (inst, iv), detail in report.native_mismatches.items():
+            self.notify(DataAlert(PROCESS, "verification_mismatch", detail, inst_id=inst, interval=iv))
         return self.catch_up()
 
     # ---- the loop -----------------------------------------------------------------------------

@@ -170,6 +170,17 @@ class CandleStore:
         bar = self.last_bar(inst_id, interval)
         return bar.ts if bar else None
 
+    def first_time(self, inst_id: str, interval: Interval | str) -> datetime | None:
+        """Open time of the oldest bar (reads only the head of the file)."""
+        path = self.path(inst_id, interval)
+        if not path.is_file():
+            return None
+        with path.open(encoding="utf-8", newline="") as fh:
+            for line in fh:
+                if line.strip() and not line.startswith("candle_begin_time") and line.endswith("\n"):
+                    return _bar_from_fields(line.rstrip("\n").split(","), f"{path}, first row").ts
+        return None
+
     def estimate_rows(self, inst_id: str, interval: Interval | str, sample: int = 32) -> int:
         """Approximate row count from the file size and the length of the last rows (O(1))."""
         path = self.path(inst_id, interval)

@@ -127,9 +127,11 @@ def test_revised_volume_is_repaired_in_the_base_and_derived_rows(rig: Rig, sim: 
 
 
 def test_a_revision_older_than_the_base_window_is_found_through_okx_own_larger_bar(
-    rig: Rig, sim: RunningSimulator
+    sim: RunningSimulator, tmp_path: Path
 ) -> None:
     """verify_bars is 30 1m rows; a 1m bar 40 minutes old is revised (and OKX's 5m bar with it)."""
+    rig = make_rig(sim, tmp_path, ACCOUNTS, START, collector="history_bars=60, confirm_retry_s=5")
+    rig.service.start_up()
     revised = MIDNIGHT - minutes(40)
     rows = {b.ts: b for b in rig.csv("SOL-USDT")}
     five = {b.ts: b for b in rig.csv("SOL-USDT", "5m")}[revised]
@@ -145,3 +147,4 @@ def test_a_revision_older_than_the_base_window_is_found_through_okx_own_larger_b
     assert rig.csv("SOL-USDT", "5m") == native_bars(
         rig.client, "SOL-USDT", "5m", HK, rig.csv("SOL-USDT", "5m")[0].ts, MIDNIGHT
     )
+    rig.close()

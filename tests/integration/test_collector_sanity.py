@@ -97,7 +97,7 @@ def test_duplicated_rows_are_alerted_at_start_up_and_repaired_by_housekeeping(ri
     assert rig.csv(SOL, "5m") == expected
     assert [(a.inst_id, a.interval) for a in rig.alerts("duplicate_rows")] == [(SOL, "5m")]
 
-    _duplicate_line(rig.service.store.path("BTC-USDT-SWAP", "1m"), 40)
+    _duplicate_line(rig.service.store.path("BTC-USDT-SWAP", "1m"), 20)
     report = restarted.housekeeper.run(rig.clock.now())
 
     assert report.duplicates_removed == {("BTC-USDT-SWAP", "1m"): 1}

@@ -23,6 +23,7 @@ BENCHES: dict[str, list[str]] = {
     "simulator": ["bench.bench_simulator"],
     "exchange": ["bench.bench_exchange"],
     "collector": ["bench.bench_collector"],
+    "collector_rss": ["bench.bench_collector_rss"],
     "trader": ["bench.bench_trader", "--repeats", "3"],
     "gateway": ["bench.bench_gateway"],
 }

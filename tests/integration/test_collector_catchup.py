@@ -15,7 +15,7 @@ from collector.plan import CollectPlan
 from core.intervals import parse_interval
 from core.markers import InstrumentStatus, Marker, MarkerStore
 from simulator.server import RunningSimulator
-from tests.integration.test_collector_support import Rig, make_rig, minutes
+from tests.integration.test_collector_support import Rig, minutes, started_rig
 
 START = datetime(2024, 3, 1, 0, 0, 1, tzinfo=UTC)
 MIDNIGHT = START - timedelta(seconds=1)
@@ -25,18 +25,9 @@ PLAN = CollectPlan("UTC", {parse_interval("1m"): ("A",), parse_interval("5m"): (
 
 
 @pytest.fixture
-def sim(sim_module: RunningSimulator) -> Iterator[RunningSimulator]:
-    sim_module.control.reset()
-    yield sim_module
-    sim_module.control.reset()
-
-
-@pytest.fixture
-def rig(sim: RunningSimulator, tmp_path: Path) -> Iterator[Rig]:
-    running = make_rig(sim, tmp_path, ACCOUNTS, START)
-    running.service.start_up()
-    yield running
-    running.close()
+def rig(sim_module: RunningSimulator, tmp_path: Path) -> Iterator[Rig]:
+    with started_rig(sim_module, tmp_path, ACCOUNTS, START) as running:
+        yield running
 
 
 def assert_marked(rig: Rig, first: int, last: int) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from collector.holes import flat_bar
 from simulator.server import RunningSimulator
-from tests.integration.test_collector_support import Rig, make_rig, minutes, native_bars
+from tests.integration.test_collector_support import Rig, minutes, native_bars, started_rig
 
 START = datetime(2024, 3, 1, 0, 0, 1, tzinfo=UTC)
 MIDNIGHT = START - timedelta(seconds=1)
@@ -29,20 +29,9 @@ def ms(ts: datetime) -> int:
 
 
 @pytest.fixture
-def sim(sim_module: RunningSimulator) -> Iterator[RunningSimulator]:
-    sim_module.control.reset()
-    sim_module.control.clear_candle_edits()
-    yield sim_module
-    sim_module.control.clear_candle_edits()
-    sim_module.control.reset()
-
-
-@pytest.fixture
-def rig(sim: RunningSimulator, tmp_path: Path) -> Iterator[Rig]:
-    running = make_rig(sim, tmp_path, ACCOUNTS, START)
-    running.service.start_up()
-    yield running
-    running.close()
+def rig(sim_module: RunningSimulator, tmp_path: Path) -> Iterator[Rig]:
+    with started_rig(sim_module, tmp_path, ACCOUNTS, START) as running:
+        yield running
 
 
 def ledger(rig: Rig) -> list[dict[str, str]]:
@@ -50,11 +39,9 @@ def ledger(rig: Rig) -> list[dict[str, str]]:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
 
 
-def test_a_bar_okx_never_serves_is_filled_flat_recorded_and_later_replaced(
-    rig: Rig, sim: RunningSimulator
-) -> None:
+def test_a_bar_okx_never_serves_is_filled_flat_recorded_and_later_replaced(rig: Rig) -> None:
     hole = MIDNIGHT + minutes(1)
-    sim.control.hide_candle(ETH, ms(hole))
+    rig.sim.control.hide_candle(ETH, ms(hole))
 
     late = rig.step(2)  # close 00:02: the newest bar is missing, which may just be late
     assert late is not None
@@ -80,7 +67,7 @@ def test_a_bar_okx_never_serves_is_filled_flat_recorded_and_later_replaced(
     assert five is not None
     assert five.is_ready(ETH)
 
-    sim.control.clear_candle_edits()  # OKX serves the bar after all
+    rig.sim.control.clear_candle_edits()  # OKX serves the bar after all
     housekeeping = rig.service.housekeeper.run(rig.clock.now())
 
     assert housekeeping.gaps_replaced == [(ETH, hole)]
@@ -92,9 +79,9 @@ def test_a_bar_okx_never_serves_is_filled_flat_recorded_and_later_replaced(
     assert rig.service.housekeeper.run(rig.clock.now() + timedelta(hours=2)).gaps_replaced == []
 
 
-def test_a_newest_bar_that_never_comes_is_not_filled(rig: Rig, sim: RunningSimulator) -> None:
+def test_a_newest_bar_that_never_comes_is_not_filled(rig: Rig) -> None:
     for m in range(1, 4):
-        sim.control.hide_candle(ETH, ms(MIDNIGHT + minutes(m)))
+        rig.sim.control.hide_candle(ETH, ms(MIDNIGHT + minutes(m)))
 
     report = rig.step(4)
 
@@ -105,14 +92,14 @@ def test_a_newest_bar_that_never_comes_is_not_filled(rig: Rig, sim: RunningSimul
     assert rig.csv(ETH)[-1].ts == MIDNIGHT - minutes(1)  # still before the hole
 
 
-def test_revised_volume_is_repaired_in_the_base_and_derived_rows(rig: Rig, sim: RunningSimulator) -> None:
+def test_revised_volume_is_repaired_in_the_base_and_derived_rows(rig: Rig) -> None:
     for _ in range(5):
         rig.step()
     revised = MIDNIGHT + minutes(2)
     before = {b.ts: b for b in rig.csv("SOL-USDT")}[revised]
     new_vol = str(before.volume + Decimal("1.5"))
-    sim.control.edit_candle("SOL-USDT", ms(revised), {"vol": new_vol})
-    sim.control.edit_candle("SOL-USDT", ms(MIDNIGHT), {"vol": "1"}, bar="5m")  # OKX's own 5m too
+    rig.sim.control.edit_candle("SOL-USDT", ms(revised), {"vol": new_vol})
+    rig.sim.control.edit_candle("SOL-USDT", ms(MIDNIGHT), {"vol": "1"}, bar="5m")  # OKX's own 5m too
 
     report = rig.service.housekeeper.run(rig.clock.now())
 
@@ -127,24 +114,23 @@ def test_revised_volume_is_repaired_in_the_base_and_derived_rows(rig: Rig, sim: 
 
 
 def test_a_revision_older_than_the_base_window_is_found_through_okx_own_larger_bar(
-    sim: RunningSimulator, tmp_path: Path
+    sim_module: RunningSimulator, tmp_path: Path
 ) -> None:
     """verify_bars is 30 1m rows; a 1m bar 40 minutes old is revised (and OKX's 5m bar with it)."""
-    rig = make_rig(sim, tmp_path, ACCOUNTS, START, collector="history_bars=60, confirm_retry_s=5")
-    rig.service.start_up()
-    revised = MIDNIGHT - minutes(40)
-    rows = {b.ts: b for b in rig.csv("SOL-USDT")}
-    five = {b.ts: b for b in rig.csv("SOL-USDT", "5m")}[revised]
-    delta = Decimal("2.5")
-    sim.control.edit_candle("SOL-USDT", ms(revised), {"vol": str(rows[revised].volume + delta)})
-    sim.control.edit_candle("SOL-USDT", ms(revised), {"vol": str(five.volume + delta)}, bar="5m")
+    longer = "history_bars=60, confirm_retry_s=5"
+    with started_rig(sim_module, tmp_path, ACCOUNTS, START, collector=longer) as rig:
+        revised = MIDNIGHT - minutes(40)
+        rows = {b.ts: b for b in rig.csv("SOL-USDT")}
+        five = {b.ts: b for b in rig.csv("SOL-USDT", "5m")}[revised]
+        delta = Decimal("2.5")
+        rig.sim.control.edit_candle("SOL-USDT", ms(revised), {"vol": str(rows[revised].volume + delta)})
+        rig.sim.control.edit_candle("SOL-USDT", ms(revised), {"vol": str(five.volume + delta)}, bar="5m")
 
-    report = rig.service.housekeeper.run(rig.clock.now())
+        report = rig.service.housekeeper.run(rig.clock.now())
 
-    assert report.mismatched == {("SOL-USDT", "1m"): 1, ("SOL-USDT", "5m"): 1}
-    assert {b.ts: b for b in rig.csv("SOL-USDT")}[revised].volume == rows[revised].volume + delta
-    assert {b.ts: b for b in rig.csv("SOL-USDT", "5m")}[revised].volume == five.volume + delta
-    assert rig.csv("SOL-USDT", "5m") == native_bars(
-        rig.client, "SOL-USDT", "5m", HK, rig.csv("SOL-USDT", "5m")[0].ts, MIDNIGHT
-    )
-    rig.close()
+        assert report.mismatched == {("SOL-USDT", "1m"): 1, ("SOL-USDT", "5m"): 1}
+        assert {b.ts: b for b in rig.csv("SOL-USDT")}[revised].volume == rows[revised].volume + delta
+        assert {b.ts: b for b in rig.csv("SOL-USDT", "5m")}[revised].volume == five.volume + delta
+        assert rig.csv("SOL-USDT", "5m") == native_bars(
+            rig.client, "SOL-USDT", "5m", HK, rig.csv("SOL-USDT", "5m")[0].ts, MIDNIGHT
+        )

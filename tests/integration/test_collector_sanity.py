@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from simulator.server import RunningSimulator
-from tests.integration.test_collector_support import Rig, make_rig, minutes, native_bars
+from tests.integration.test_collector_support import Rig, minutes, native_bars, started_rig
 
 START = datetime(2024, 3, 1, 0, 0, 1, tzinfo=UTC)
 MIDNIGHT = START - timedelta(seconds=1)
@@ -21,20 +21,9 @@ SOL = "SOL-USDT"
 
 
 @pytest.fixture
-def sim(sim_module: RunningSimulator) -> Iterator[RunningSimulator]:
-    sim_module.control.reset()
-    sim_module.control.clear_candle_edits()
-    yield sim_module
-    sim_module.control.clear_candle_edits()
-    sim_module.control.reset()
-
-
-@pytest.fixture
-def rig(sim: RunningSimulator, tmp_path: Path) -> Iterator[Rig]:
-    running = make_rig(sim, tmp_path, ACCOUNTS, START)
-    running.service.start_up()
-    yield running
-    running.close()
+def rig(sim_module: RunningSimulator, tmp_path: Path) -> Iterator[Rig]:
+    with started_rig(sim_module, tmp_path, ACCOUNTS, START) as running:
+        yield running
 
 
 @pytest.mark.parametrize(
@@ -43,10 +32,10 @@ def rig(sim: RunningSimulator, tmp_path: Path) -> Iterator[Rig]:
      ({"vol": "-3"}, "negative vol -3")],
 )
 def test_an_impossible_candle_fails_its_instrument_for_that_bar(
-    rig: Rig, sim: RunningSimulator, fields: dict[str, str], why: str
+    rig: Rig, fields: dict[str, str], why: str
 ) -> None:
     bar = MIDNIGHT
-    sim.control.edit_candle(SOL, int(bar.timestamp() * 1000), fields)
+    rig.sim.control.edit_candle(SOL, int(bar.timestamp() * 1000), fields)
 
     report = rig.step()
 
@@ -58,7 +47,7 @@ def test_an_impossible_candle_fails_its_instrument_for_that_bar(
     assert rig.csv(SOL)[-1].ts == bar - minutes(1)  # never stored
     assert [a.inst_id for a in rig.alerts("instrument_failed")] == [SOL]
 
-    sim.control.clear_candle_edits()  # the exchange serves a sane bar again
+    rig.sim.control.clear_candle_edits()  # the exchange serves a sane bar again
     report = rig.step()
     assert report is not None
     assert report.outcome("1m").ok == sorted(["BTC-USDT-SWAP", "ETH-USDT-SWAP", SOL])

@@ -69,6 +69,15 @@ FILL = {
 }  # fmt: skip
 
 
+def _set(item: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """``item`` with ``key`` removed (``value`` None) or set to ``value``."""
+    if value is None:
+        del item[key]
+    else:
+        item[key] = value
+    return item
+
+
 def _variants(key: str) -> list[Any]:
     return [pytest.param(key, None, id=f"{key}-missing"), pytest.param(key, "", id=f"{key}-empty"),
             pytest.param(key, "n/a", id=f"{key}-garbage")]  # fmt: skip
@@ -76,35 +85,20 @@ def _variants(key: str) -> list[Any]:
 
 @pytest.mark.parametrize(("key", "value"), _variants("pos"))
 def test_a_position_without_a_readable_pos_is_an_error(key: str, value: Any) -> None:
-    item = copy.deepcopy(load(POSITION))
-    if value is None:
-        del item[key]
-    else:
-        item[key] = value
     with pytest.raises(BadResponse, match="'pos'"):
-        p.parse_position(item)
+        p.parse_position(_set(copy.deepcopy(load(POSITION)), key, value))
 
 
 @pytest.mark.parametrize(("key", "value"), _variants("accFillSz") + _variants("fee"))
 def test_an_order_without_a_readable_fill_size_or_fee_is_an_error(key: str, value: Any) -> None:
-    item = copy.deepcopy(load(ORDER))
-    if value is None:
-        del item[key]
-    else:
-        item[key] = value
     with pytest.raises(BadResponse, match=repr(key)):
-        p.parse_order(item)
+        p.parse_order(_set(copy.deepcopy(load(ORDER)), key, value))
 
 
 @pytest.mark.parametrize(("key", "value"), _variants("fee"))
 def test_a_fill_without_a_readable_fee_is_an_error(key: str, value: Any) -> None:
-    item = dict(FILL)
-    if value is None:
-        del item[key]
-    else:
-        item[key] = value
     with pytest.raises(BadResponse, match=repr(key)):
-        p.parse_fill(item)
+        p.parse_fill(_set(dict(FILL), key, value))
 
 
 @pytest.mark.parametrize(
@@ -114,10 +108,6 @@ def test_a_fill_without_a_readable_fee_is_an_error(key: str, value: Any) -> None
 )
 def test_a_balance_without_readable_equity_is_an_error(where: str, key: str, value: Any) -> None:
     item = copy.deepcopy(BALANCE)
-    target = item if where == "top" else item["details"][0]
-    if value is None:
-        del target[key]
-    else:
-        target[key] = value
+    _set(item if where == "top" else item["details"][0], key, value)
     with pytest.raises(BadResponse, match=repr(key)):
         p.parse_balance(item)

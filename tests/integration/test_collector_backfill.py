@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -163,4 +164,28 @@ def test_a_daily_account_on_a_minute_base_gets_its_days_natively(
     assert report.native[("BTC-USDT-SWAP", "1d")] >= 18
     assert days[-1].ts > minutes_rows[0].ts  # the newest day is derived from the minutes
     assert report.native_mismatches == {}
+    rig.close()
+
+
+def test_a_native_day_that_differs_from_its_minutes_is_alerted(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """The day the minutes cover is derived and compared with OKX's own 1D bar: a difference is
+    alerted at start-up (the derived bar is kept, as every later day is derived too)."""
+    accounts = {"a": ("1m", ["BTC-USDT-SWAP"]), "d": ("1d", ["BTC-USDT-SWAP"])}
+    covered = datetime(2024, 2, 28, 16, tzinfo=UTC)  # the one HK day the two days of minutes cover
+    sim.control.edit_candle("BTC-USDT-SWAP", int(covered.timestamp() * 1000), {"vol": "1"}, bar="1D")
+    rig = make_rig(sim, tmp_path, accounts, START, collector="history_bars=5, confirm_retry_s=5")
+
+    rig.service.start_up()
+
+    days = rig.csv("BTC-USDT-SWAP", "1d")
+    assert days[-1].ts == covered
+    day_minutes = [b for b in rig.csv("BTC-USDT-SWAP", "1m") if covered <= b.ts < covered + timedelta(days=1)]
+    minute_vol = sum((b.volume for b in day_minutes), Decimal(0))
+    assert days[-1].volume == minute_vol  # derived, not OKX's edited "1"
+    alerts = [a for a in rig.alerts("verification_mismatch") if a.interval == "1d"]
+    assert len(alerts) == 1
+    assert "differ from OKX's own (first 2024-02-28T16:00:00+00:00)" in alerts[0].detail
+    sim.control.clear_candle_edits()
     rig.close()

@@ -2,13 +2,15 @@
 ``history_bars=1000`` (issue 12, item 12; target: under 300 MB RSS).
 
     .venv/bin/python -m bench.bench_collector_rss [--instruments 50] [--history-bars 1000]
-        [--closes 3] [--speed 20] [--baseline-days 100]
+        [--closes 5] [--speed 20] [--baseline-days 100]
 
 **Measured.** ``python -m collector`` runs as a child process against an in-process simulator (rate
 limits off, the 12 catalogue swaps plus synthetic ones, both on one scaled clock): start-up
-backfill (1m history plus every 1d bar natively), then ``--closes`` live base closes, then
-SIGTERM. Its peak RSS is the child's ``ru_maxrss`` (``os.wait4``); the day history is checked to
-hold ``history_bars`` rows per instrument.
+backfill (1m history plus every 1d bar natively; the virtual start lies minutes before OKX's 1D
+close at 16:00 UTC, so a day bar is also derived from 1,440 minutes per instrument during the
+run), then ``--closes`` live base closes, then SIGTERM. Its peak RSS is the child's ``ru_maxrss``
+(``os.wait4``); the day history is checked to hold ``history_bars`` rows per instrument and to
+end with the day that closed during the run.
 
 **Baseline (the old approach, estimated in the same run).** Before, every interval's history was
 derived from base bars: a 1d history of 1,000 bars meant 1.44 M 1m bars per instrument, and a
@@ -36,7 +38,7 @@ from simulator.catalogue import CATALOGUE
 from simulator.server import start_background
 
 ROOT = Path(__file__).resolve().parents[1]
-START = datetime(2025, 6, 2, 0, 0, 5, tzinfo=UTC)
+START = datetime(2025, 6, 2, 15, 57, 5, tzinfo=UTC)  # a few closes before a 1D close (16:00 UTC)
 _BASELINE_CHILD = """
 import os, resource, sys, time
 from datetime import datetime, timedelta, UTC
@@ -123,9 +125,13 @@ def measure_collector(
         err = proc.stderr.read() if proc.stderr else ""
         if seen_start is None:
             raise SystemExit(f"collector never wrote a marker (status {status}):\n{err[-3000:]}")
-        days = (folder / "data" / "candles" / f"{names[-1]}_1d.csv").read_text().count("\n") - 1
+        day_text = (folder / "data" / "candles" / f"{names[-1]}_1d.csv").read_text()
+        days = day_text.count("\n") - 1
+        last_day = day_text.splitlines()[-1].split(",")[0]
+        if not last_day.startswith("2025-06-02T00:00:00+08:00"):
+            raise SystemExit(f"the day that closed during the run was not derived (last day {last_day})")
         minutes = (folder / "data" / "candles" / f"{names[-1]}_1m.csv").read_text().count("\n") - 1
-        print(f"  {names[-1]}: {days} 1d rows, {minutes} 1m rows")
+        print(f"  {names[-1]}: {days} 1d rows (last {last_day}), {minutes} 1m rows")
         if days < history_bars:
             raise SystemExit(f"only {days} day rows, expected {history_bars}")
     return usage.ru_maxrss / 1024, elapsed
@@ -155,7 +161,7 @@ def main() -> None:
     )
     parser.add_argument("--instruments", type=int, default=50)
     parser.add_argument("--history-bars", type=int, default=1000)
-    parser.add_argument("--closes", type=int, default=3)
+    parser.add_argument("--closes", type=int, default=5)
     parser.add_argument("--speed", type=float, default=20.0)
     parser.add_argument("--baseline-days", type=int, default=100)
     args = parser.parse_args()

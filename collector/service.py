@@ -131,9 +131,11 @@ class CollectorService:
         """Repair, resume or backfill every CSV up to the last closed bar (``--backfill``)."""
         return self.backfiller.run(now)
 
-    def catch_up(self) -> CycleReport | None:
+    def catch_up(self, backfilled: datetime | None = None) -> CycleReport | None:
         """Run the cycle of the latest closed bar unless its markers already exist, marking every
-        close missed since the newest marker on disk first."""
+        close missed since the newest marker on disk first — or, with no marker on disk, every
+        close since ``backfilled`` (the close the start-up backfill reached: closes that passed
+        while it ran, and a larger interval closing then, are marked too)."""
         close = self.plan.last_close(self.clock.now())
         written = all(self.markers.path(iv, close).is_file() for iv in self.plan.closing_at(close))
         if written and self.last_close is None:
@@ -142,7 +144,10 @@ class CollectorService:
             return None
         if self.last_close is None:
             lookback = timedelta(hours=self.cfg.collector.marker_keep_hours)
-            self.last_close = last_marked_close(self.plan, self.markers, close, lookback=lookback)
+            done = last_marked_close(self.plan, self.markers, close, lookback=lookback)
+            if done is None and backfilled is not None:
+                done = backfilled - self.plan.base.delta
+            self.last_close = done
         return self.tick()
 
     def start_up(self) -> CycleReport | None:
@@ -155,7 +160,7 @@ class CollectorService:
             self.notify(DataAlert(PROCESS, "duplicate_rows", detail, inst_id=inst, interval=iv))
         for (inst, iv), detail in report.native_mismatches.items():
             self.notify(DataAlert(PROCESS, "verification_mismatch", detail, inst_id=inst, interval=iv))
-        return self.catch_up()
+        return self.catch_up(backfilled=report.until)
 
     # ---- the loop -----------------------------------------------------------------------------
     def run_cycle(self, close: datetime, earlier: list[datetime] | None = None) -> CycleReport:

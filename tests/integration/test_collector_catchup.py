@@ -15,7 +15,7 @@ from collector.plan import CollectPlan
 from core.intervals import parse_interval
 from core.markers import InstrumentStatus, Marker, MarkerStore
 from simulator.server import RunningSimulator
-from tests.integration.test_collector_support import Rig, minutes, started_rig
+from tests.integration.test_collector_support import Rig, make_rig, minutes, started_rig
 
 START = datetime(2024, 3, 1, 0, 0, 1, tzinfo=UTC)
 MIDNIGHT = START - timedelta(seconds=1)
@@ -116,3 +116,31 @@ def test_last_marked_close_reads_the_newest_base_marker(tmp_path: Path) -> None:
     assert last_marked_close(PLAN, store, m, lookback=timedelta(minutes=5)) is None
     store.write(Marker("1m", m - minutes(1), m, m, {"A": InstrumentStatus(ok=True)}))
     assert last_marked_close(PLAN, store, m, lookback=timedelta(hours=1)) == m - minutes(1)
+
+
+def test_closes_that_pass_while_a_fresh_start_up_backfills_are_marked(
+    sim_module: RunningSimulator, tmp_path: Path
+) -> None:
+    """A first start (no marker on disk) whose backfill takes minutes: the closes that passed
+    meanwhile, and the 5m bar closing among them, get their markers."""
+    sim_module.control.reset()
+    rig = make_rig(sim_module, tmp_path, ACCOUNTS, START - minutes(3))  # 23:57:01
+    try:
+        backfill = rig.service.backfill()
+        assert backfill.until == MIDNIGHT - minutes(3)
+        rig.advance(6 * 60)  # the backfill took six minutes: it is now 00:03:01
+
+        report = rig.service.catch_up(backfilled=backfill.until)
+
+        assert report is not None
+        assert report.earlier == [MIDNIGHT + minutes(m) for m in range(-3, 3)]
+        for m in range(-3, 4):
+            marker = rig.marker("1m", MIDNIGHT + minutes(m))
+            assert marker is not None
+            assert all(marker.is_ready(i) for i in INSTS)
+        five = rig.marker("5m", MIDNIGHT)
+        assert five is not None
+        assert all(five.is_ready(i) for i in ("BTC-USDT-SWAP", "SOL-USDT"))
+    finally:
+        rig.close()
+        sim_module.control.reset()

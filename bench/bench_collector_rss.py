@@ -109,13 +109,16 @@ def measure_collector(
         )  # fmt: skip
         markers = folder / "data" / "markers" / "1m"
         seen_start: int | None = None
+        live_from = 0.0
         while proc.poll() is None:
             time.sleep(0.5)
             count = len(list(markers.glob("*.json"))) if markers.is_dir() else 0
             if count and seen_start is None:
-                seen_start = count  # start-up done (its catch-up markers written)
-                print(f"  start-up done after {time.monotonic() - started:.1f} s", flush=True)
-            if seen_start is not None and count >= seen_start + closes:
+                live_from = time.monotonic()  # start-up done (catch-up markers being written)
+                print(f"  start-up done after {live_from - started:.1f} s", flush=True)
+                seen_start = count
+            # live closes: the base interval's period on the scaled clock, after start-up
+            if seen_start is not None and time.monotonic() - live_from > (closes + 0.5) * 60 / speed:
                 break
             if time.monotonic() - started > 1800:
                 break

@@ -24,6 +24,7 @@ BENCHES: dict[str, list[str]] = {
     "exchange": ["bench.bench_exchange"],
     "collector": ["bench.bench_collector"],
     "feed": ["bench.bench_feed"],
+    "collector_rss": ["bench.bench_collector_rss"],
     "trader": ["bench.bench_trader", "--repeats", "3"],
     "trader_rss": ["bench.bench_trader_rss"],
     "gateway": ["bench.bench_gateway"],

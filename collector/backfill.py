@@ -14,18 +14,21 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from collector.derive import Derived, derive
+from collector.duplicates import repair_duplicates
 from collector.fetch import candle_to_bar, contiguous_from
+from collector.native import NativeHistory
 from collector.plan import CollectPlan
 from core.bars import Bar
 from core.clock import Clock
 from core.errors import DataError
-from core.intervals import floor_to_bar
+from core.intervals import Interval, floor_to_bar
 from core.store import CandleStore
 from exchange.public import PublicClient
 
@@ -43,6 +46,9 @@ class BackfillReport:
     failed: dict[str, str] = field(default_factory=dict)
     derived: list[Derived] = field(default_factory=list)
     torn_rows_repaired: int = 0
+    duplicates_removed: dict[tuple[str, str], int] = field(default_factory=dict)
+    native: dict[tuple[str, str], int] = field(default_factory=dict)  # larger bars fetched from OKX
+    native_mismatches: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -89,6 +95,7 @@ class Backfiller:
         clock: Clock,
         *,
         span: timedelta,
+        spans: Mapping[Interval, timedelta] | None = None,
         workers: int = 4,
         progress: bool | None = None,
     ) -> None:
@@ -97,6 +104,8 @@ class Backfiller:
         self.client = client
         self.clock = clock
         self.span = span
+        self.spans = dict(spans or {})  # larger intervals with their own (native) history
+        self.native = NativeHistory(plan, store, client)
         self.workers = workers
         self.progress = progress
 
@@ -119,26 +128,55 @@ class Backfiller:
                     repaired += 1
         return repaired
 
+    def remove_duplicates(self) -> dict[tuple[str, str], int]:
+        """Repair duplicated rows in the tail of every CSV of the plan: (inst, interval) -> rows."""
+        removed = {}
+        for iv, insts in self.plan.instruments.items():
+            for inst in insts:
+                n = repair_duplicates(self.store, inst, iv)
+                if n:
+                    removed[(inst, iv.name)] = n
+        return removed
+
     def run(self, now: datetime | None = None) -> BackfillReport:
         now = now or self.clock.now()
         end = self.plan.last_close(now)  # open of the forming base bar: fetch [start, end)
         report = BackfillReport(until=end, torn_rows_repaired=self.repair_files())
+        report.duplicates_removed = self.remove_duplicates()
         self._base(report, now, end)
         for iv in self.plan.larger:
             upto = self.plan.last_close(now, iv) - iv.delta
             for inst in self.plan.instruments[iv]:
                 if inst in report.failed:
                     continue
+                self._native(report, inst, iv, upto, now)
                 result = derive(self.store, self.plan, inst, iv, upto, rebuild_bars=self.base_bars)
                 report.derived.append(result)
                 if not result.ok:
                     log.warning("%s %s: %s", inst, iv, result.error)
+
+                def mismatch(detail: str, key: tuple[str, str] = (inst, iv.name)) -> None:
+                    report.native_mismatches[key] = detail
+
+                self.native.verify(inst, iv, mismatch)
         log.info(
             "backfill done: %d bars fetched for %d instrument(s), %d failed, %d derived file(s) updated",
             sum(report.fetched.values()), len(report.fetched), len(report.failed),
             sum(1 for d in report.derived if d.added or d.rebuilt),
         )  # fmt: skip
         return report
+
+    def _native(self, report: BackfillReport, inst: str, iv: Interval, upto: datetime, now: datetime) -> None:
+        """OKX's own ``iv`` bars for the part of its history the base CSV cannot derive."""
+        span = self.spans.get(iv)
+        if span is None:
+            return
+        got = self.native.fill(inst, iv, floor_to_bar(now - span, iv, self.plan.tz), upto, now)
+        if got.added:
+            report.native[(inst, iv.name)] = got.added
+            log.info("%s %s: %d bar(s) of history fetched natively", inst, iv, got.added)
+        if got.error:
+            log.warning("%s %s: %s", inst, iv, got.error)
 
     def _base(self, report: BackfillReport, now: datetime, end: datetime) -> None:
         base = self.plan.base

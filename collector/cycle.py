@@ -11,12 +11,17 @@ tests call it directly with a fake or simulator-driven clock):
 3. for each larger interval closing at ``C``, derive its bar from the base CSV (complete bins
    only, bug 10) and write its marker after all its CSVs.
 
+Closes missed before ``C`` (an overrun, a suspended host, downtime; see :mod:`collector.catchup`)
+are passed as ``earlier``: the one fetch covers them, and their markers (and the larger intervals
+closing then) are written first, oldest first, so no close goes unrecorded.
+
 A cycle re-run for the same close is harmless: appends are idempotent and markers are replaced
 atomically with the same content.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -29,6 +34,7 @@ from typing import TypeVar
 from collector.derive import derive
 from collector.feed import CandleFeed
 from collector.fetch import Fetched
+from collector.holes import HoleFiller
 from collector.plan import CollectPlan
 from core.clock import Clock
 from core.errors import DataError
@@ -37,7 +43,7 @@ from core.markers import InstrumentStatus, Marker, MarkerStore
 from core.store import CandleStore
 from notify.events import DataAlert, Event
 
-__all__ = ["ALERT_REPEAT", "Cycle", "CycleReport", "IntervalOutcome"]
+__all__ = ["ALERT_REPEAT", "Cycle", "CycleReport", "IntervalOutcome", "statuses_at"]
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -67,6 +73,8 @@ class CycleReport:
     close: datetime
     outcomes: list[IntervalOutcome] = field(default_factory=list)
     repaired: dict[str, int] = field(default_factory=dict)
+    earlier: list[datetime] = field(default_factory=list)  # missed closes marked first
+    caught_up: list[IntervalOutcome] = field(default_factory=list)  # their markers
 
     def outcome(self, interval: Interval | str) -> IntervalOutcome:
         name = interval if isinstance(interval, str) else interval.name
@@ -89,9 +97,11 @@ class CycleReport:
                 text += f" failed {','.join(o.failed)}"
             parts.append(text)
         repaired = sum(self.repaired.values())
+        missed = len(self.earlier)
         return (
             f"bar close {self.close.isoformat()}: {'; '.join(parts)}"
             f"{f'; gap-repaired {repaired} bar(s)' if repaired else ''}"
+            f"{f'; caught up {missed} missed close(s)' if missed else ''}"
             f"; close->marker {self.close_to_marker_s:.2f}s"
         )
 
@@ -112,6 +122,7 @@ class Cycle:
         notify: Callable[[Event], None] = lambda event: None,
         process: str = "collector",
         writers: int = 8,
+        holes: HoleFiller | None = None,
     ) -> None:
         self.plan = plan
         self.store = store
@@ -123,24 +134,38 @@ class Cycle:
         self.notify = notify
         self.process = process
         self.writers = writers
+        self.holes = holes
         self._failing: dict[tuple[str, str], datetime] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
-    def run(self, close: datetime) -> CycleReport:
-        """Process the base bar closing at ``close`` (and every larger bar closing with it)."""
+    def run(self, close: datetime, *, earlier: Sequence[datetime] = ()) -> CycleReport:
+        """Process the base bar closing at ``close`` (and every larger bar closing with it), after
+        marking the missed closes ``earlier`` (ascending, before ``close``) in order."""
         plan = self.plan
-        if not bar_closes_at(close, plan.base, plan.tz):
-            raise ValueError(f"{close.isoformat()} is not a {plan.base} bar close")
-        report = CycleReport(close)
+        for c in (*earlier, close):
+            if not bar_closes_at(c, plan.base, plan.tz):
+                raise ValueError(f"{c.isoformat()} is not a {plan.base} bar close")
+        if any(c >= close for c in earlier) or list(earlier) != sorted(set(earlier)):
+            raise ValueError("earlier closes must be ascending and before the close")
+        report = CycleReport(close, earlier=list(earlier))
         base_status = self._base(close, report)
-        report.outcomes.append(self._mark(plan.base, close, base_status))
-        for iv in plan.closing_at(close):
-            if iv == plan.base:
-                continue
-            report.outcomes.append(self._mark(iv, close, self._larger(iv, close, base_status)))
+        for c in earlier:
+            report.caught_up += self._close_markers(c, statuses_at(base_status, c - plan.base.delta))
+        report.outcomes = self._close_markers(close, base_status)
         log.info("%s", report.summary())
         return report
+
+    def _close_markers(
+        self, close: datetime, base_status: dict[str, InstrumentStatus]
+    ) -> list[IntervalOutcome]:
+        """The base marker of ``close``, then the bars and marker of each larger interval closing then."""
+        plan = self.plan
+        outcomes = [self._mark(plan.base, close, base_status)]
+        for iv in plan.closing_at(close):
+            if iv != plan.base:
+                outcomes.append(self._mark(iv, close, self._larger(iv, close, base_status)))
+        return outcomes
 
     # ---- base ---------------------------------------------------------------------------------
     def _base(self, close: datetime, report: CycleReport) -> dict[str, InstrumentStatus]:
@@ -152,6 +177,9 @@ class Cycle:
         fetched: dict[str, Fetched] = {}
         if wanted:
             fetched = self.fetcher.closed_bars(wanted, target, self.history_start(close))
+            if self.holes is not None:
+                alert = functools.partial(self._alert, iv=base)
+                self.holes.fill(fetched, self.store, target, self.clock.now(), alert)
 
         def write(inst: str) -> tuple[datetime | None, str]:
             got = fetched.get(inst)
@@ -191,8 +219,11 @@ class Cycle:
                     last_candle=self.store.last_time(inst, iv),
                     reason=f"{self.plan.base} candles incomplete: {base_ok.reason}",
                 )
-            result = derive(self.store, self.plan, inst, iv, close - iv.delta, rebuild_bars=self.rebuild_bars)
-            return InstrumentStatus(ok=result.ok, last_candle=result.last, reason=result.error or "")
+            bar = close - iv.delta
+            result = derive(self.store, self.plan, inst, iv, bar, rebuild_bars=self.rebuild_bars)
+            if result.ok:  # a caught-up close vouches for its own bar; the CSV may go further
+                return InstrumentStatus(ok=True, last_candle=bar)
+            return InstrumentStatus(ok=False, last_candle=result.last, reason=result.error or "")
 
         insts = self.plan.instruments[iv]
         statuses = dict(zip(insts, self._map(build, insts), strict=True))
@@ -251,3 +282,17 @@ class Cycle:
             self.notify(DataAlert(self.process, kind, detail, inst_id=inst, interval=iv.name))
         except Exception:  # a notifier must never break the data path
             log.exception("notification failed")
+
+
+def statuses_at(latest: dict[str, InstrumentStatus], bar: datetime) -> dict[str, InstrumentStatus]:
+    """Base statuses for an earlier close whose bar opens at ``bar``, from the statuses of the
+    newest close: a CSV is contiguous, so it holds ``bar`` iff its last row is at or after it."""
+    out = {}
+    for inst, st in latest.items():
+        last = st.last_candle
+        if last is not None and last >= bar:
+            out[inst] = InstrumentStatus(ok=True, last_candle=bar)
+        else:
+            reason = st.reason or f"CSV ends at {last.isoformat() if last else 'nothing'}"
+            out[inst] = InstrumentStatus(ok=False, last_candle=last, reason=reason)
+    return out

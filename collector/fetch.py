@@ -79,6 +79,7 @@ class Fetched:
     bars: list[Bar] = field(default_factory=list)
     repaired: int = 0  # bars that came through gap repair
     error: str | None = None
+    later: dict[datetime, Bar] = field(default_factory=dict)  # served bars beyond a hole in ``bars``
 
     @property
     def ok(self) -> bool:
@@ -232,7 +233,9 @@ class Fetcher:
             hole = first_missing(st.got, start, target, self.base)
             where = hole.isoformat() if hole else target.isoformat()
             error = f"the exchange served no closed candle for {where}"
-        return Fetched(inst, bars=bars, repaired=repaired, error=error)
+        after = bars[-1].ts if bars else start - self.base.delta
+        later = {ts: b for ts, b in st.got.items() if ts > after} if error else {}
+        return Fetched(inst, bars=bars, repaired=repaired, error=error, later=later)
 
 
 def _reached(st: _State, target: datetime) -> bool:

@@ -1,8 +1,9 @@
 """The collector process: wiring, start-up catch-up, the scheduled loop, clean shutdown.
 
 ``CollectorService(cfg).serve()`` repairs and resumes the CSVs (or backfills history), catches up
-every bar close it missed — writing the marker of the latest one if it is missing, so a trader
-waiting on it after a collector restart gets it — then runs :meth:`tick` at every base close on
+every bar close it missed — writing, oldest first, the markers of every close since the last one
+on disk (within ``marker_keep_hours``, at most :data:`collector.catchup.MAX_CATCH_UP`), so a trader
+waiting on one after a collector restart gets it — then runs :meth:`tick` at every base close on
 an APScheduler trigger until :meth:`request_stop` (SIGTERM/SIGINT in ``__main__``). A failing
 cycle is logged and notified; it never kills the loop (the original restarted from scratch and
 re-downloaded everything: bug 25).
@@ -17,10 +18,13 @@ import traceback
 from datetime import datetime, timedelta
 
 from collector.backfill import Backfiller, BackfillReport
+from collector.catchup import last_marked_close, missed_closes
 from collector.cycle import Cycle, CycleReport
 from collector.feed import CandleFeed, RestFeed
 from collector.feed_journal import FeedJournal
 from collector.fetch import CycleStopped, Fetcher
+from collector.gapledger import GapLedger
+from collector.holes import HoleFiller
 from collector.housekeeping import Housekeeper
 from collector.plan import CollectPlan, build_plan
 from collector.schedule import BarCloseTrigger, build_scheduler
@@ -33,7 +37,7 @@ from core.intervals import Interval
 from core.markers import MarkerStore
 from core.store import CandleStore
 from exchange import PublicClient, make_public_client
-from notify.events import Crash, Event, ProcessStarted, ProcessStopped
+from notify.events import Crash, DataAlert, Event, ProcessStarted, ProcessStopped
 from notify.service import Notifier, make_notifier
 
 __all__ = ["PROCESS", "CollectorService"]
@@ -83,8 +87,15 @@ class CollectorService:
         self.feed: CandleFeed = self._make_feed()
         self.feed_journal = FeedJournal(cfg.data_dir / "collector")
         self.backfiller = Backfiller(
-            self.plan, self.store, self.client, self.clock, span=self.history.span, progress=progress
+            self.plan,
+            self.store,
+            self.client,
+            self.clock,
+            span=self.history.span,
+            spans={iv: self.history.spans[iv] for iv in self.plan.larger},
+            progress=progress,
         )
+        self.gaps = GapLedger(cfg.data_dir / "gaps.json")
         self.cycle = Cycle(
             self.plan,
             self.store,
@@ -95,6 +106,7 @@ class CollectorService:
             rebuild_bars=self.backfiller.base_bars,
             notify=self.notify,
             process=PROCESS,
+            holes=HoleFiller(self.client, self.plan.base_bar, self.plan.base, self.gaps),
         )
         self.housekeeper = Housekeeper(
             self.plan,
@@ -106,6 +118,7 @@ class CollectorService:
             keep_bars=self.keep_bars(),
             notify=self.notify,
             process=PROCESS,
+            gaps=self.gaps,
         )
         self.last_close: datetime | None = None
 
@@ -133,7 +146,7 @@ class CollectorService:
 
     def keep_bars(self) -> dict[Interval, int]:
         """Rows each interval's CSV must keep for the history plan (a floor for ``max_csv_rows``)."""
-        return {iv: math.ceil(self.history.span / iv.delta) + 1 for iv in self.plan.intervals}
+        return {iv: math.ceil(self.history.spans[iv] / iv.delta) + 1 for iv in self.plan.intervals}
 
     def notify(self, event: Event) -> None:
         try:
@@ -146,14 +159,23 @@ class CollectorService:
         """Repair, resume or backfill every CSV up to the last closed bar (``--backfill``)."""
         return self.backfiller.run(now)
 
-    def catch_up(self) -> CycleReport | None:
-        """Run the cycle of the latest closed bar unless its marker already exists."""
+    def catch_up(self, backfilled: datetime | None = None) -> CycleReport | None:
+        """Run the cycle of the latest closed bar unless its markers already exist, marking every
+        close missed since the newest marker on disk first — or, with no marker on disk, every
+        close since ``backfilled`` (the close the start-up backfill reached: closes that passed
+        while it ran, and a larger interval closing then, are marked too)."""
         close = self.plan.last_close(self.clock.now())
         written = all(self.markers.path(iv, close).is_file() for iv in self.plan.closing_at(close))
         if written and self.last_close is None:
             self.last_close = close
             log.info("markers for %s already written; nothing to catch up", close.isoformat())
             return None
+        if self.last_close is None:
+            lookback = timedelta(hours=self.cfg.collector.marker_keep_hours)
+            done = last_marked_close(self.plan, self.markers, close, lookback=lookback)
+            if done is None and backfilled is not None:
+                done = backfilled - self.plan.base.delta
+            self.last_close = done
         return self.tick()
 
     def start_up(self) -> CycleReport | None:
@@ -161,12 +183,17 @@ class CollectorService:
         report = self.backfill()
         for inst, reason in report.failed.items():
             log.warning("%s: %s", inst, reason)
-        return self.catch_up()
+        for (inst, iv), n in report.duplicates_removed.items():
+            detail = f"{n} duplicated row(s) removed at start-up"
+            self.notify(DataAlert(PROCESS, "duplicate_rows", detail, inst_id=inst, interval=iv))
+        for (inst, iv), detail in report.native_mismatches.items():
+            self.notify(DataAlert(PROCESS, "verification_mismatch", detail, inst_id=inst, interval=iv))
+        return self.catch_up(backfilled=report.until)
 
     # ---- the loop -----------------------------------------------------------------------------
-    def run_cycle(self, close: datetime) -> CycleReport:
-        """One bar close (tests call this directly)."""
-        report = self.cycle.run(close)
+    def run_cycle(self, close: datetime, earlier: list[datetime] | None = None) -> CycleReport:
+        """One bar close, after the missed ``earlier`` ones (tests call this directly)."""
+        report = self.cycle.run(close, earlier=earlier or [])
         self.last_close = close
         self.feed_journal.record(self.feed.status(), self.clock.now())
         return report
@@ -181,7 +208,8 @@ class CollectorService:
                 return None
             if close > now and not self.clock.sleep_until(close, self.stop_event):
                 return None
-            report = self.run_cycle(close)
+            earlier = missed_closes(self.plan, self.last_close, close)
+            report = self.run_cycle(close, earlier)
             if not self.stop_event.is_set():
                 self.housekeeper.maybe_run()
             return report

@@ -70,7 +70,9 @@ def render_plan(cfg: FleetConfig) -> str:
     ]
     for iv, bars in plan.bars_needed.items():
         lines.append(f"  {iv!s:>4}: strategies need {bars} closed bars")
-    lines.append(f"  backfill {plan.span} of {plan.base} candles = {plan.base_bars} bars per instrument")
+    for iv, span in plan.spans.items():
+        how = "fetched" if iv == plan.base else "fetched from OKX once, then derived"
+        lines.append(f"  backfill {span} of {iv} candles = {plan.bars(iv)} bars per instrument ({how})")
     lines += _feed_lines(cfg)
     dingtalk = cfg.notify.dingtalk
     lines.append(

@@ -150,7 +150,7 @@ class NotifySettings(Frozen):
 
 
 class CollectorSettings(Frozen):
-    history_bars: int = Field(1000, ge=1, le=100_000, description="bars of the largest interval to backfill")
+    history_bars: int = Field(1000, ge=1, le=100_000, description="bars of every interval to keep")
     close_delay_s: float = Field(1.0, ge=0, le=60)
     confirm_retry_s: float = Field(
         20.0, ge=0, le=300, description="keep asking for an unconfirmed bar this long"

@@ -14,14 +14,13 @@ instrument whose status is not ``ok`` or whose last candle is not the bar that j
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core.atomic import atomic_write
 from core.clock import Clock
 from core.errors import DataError
 from core.intervals import Interval, parse_interval
@@ -115,17 +114,8 @@ class MarkerStore:
     def write(self, marker: Marker) -> Path:
         """Create the marker atomically; a reader sees all of it or nothing."""
         path = self.path(marker.interval, marker.bar_close)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".marker.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(marker.to_json())
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        text = marker.to_json()
+        atomic_write(path, lambda fh: fh.write(text))
         return path
 
     def read(self, interval: Interval | str, bar_close: datetime) -> Marker | None:

@@ -7,7 +7,11 @@ to 4h open on UTC boundaries, 6h/12h/1d on boundaries of the candle timezone
 :func:`core.intervals.floor_to_bar`.
 
 Aggregation is OKX's: open of the first base bar, highest high, lowest low, close of the last,
-every volume summed. Label = the target bar's open time.
+every volume summed. Label = the target bar's open time. A *trade-less* base bar (OKX serves a
+minute without trades as a flat bar at the previous close with volume 0) gives no open, high or
+low to the larger bar unless every bar of the bin is trade-less: OKX's own 5m bar after a flat
+zero-volume minute opens at the next traded price (checked against real OKX candles in
+``tests/unit/test_resample_okx_real.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from decimal import Decimal
 from core.bars import Bar
 from core.intervals import Interval, floor_to_bar
 
-__all__ = ["aggregate", "bins_per_bar", "complete_bar", "plain", "resample"]
+__all__ = ["aggregate", "bins_per_bar", "complete_bar", "is_tradeless", "plain", "resample"]
 
 
 def bins_per_bar(base: Interval, target: Interval) -> int:
@@ -42,15 +46,22 @@ def _total(values: Iterable[Decimal]) -> Decimal:
     return plain(sum(values, Decimal(0)))
 
 
+def is_tradeless(bar: Bar) -> bool:
+    """True for OKX's representation of an interval without trades: flat, zero volume."""
+    return bar.volume == 0 and bar.open == bar.high == bar.low == bar.close
+
+
 def aggregate(ts: datetime, bars: Sequence[Bar]) -> Bar:
-    """One bar labelled ``ts`` from ``bars`` (ascending, non-empty)."""
+    """One bar labelled ``ts`` from ``bars`` (ascending, non-empty); trade-less bars give no
+    open/high/low unless all are trade-less."""
     if not bars:
         raise ValueError("cannot aggregate zero bars")
+    traded = [b for b in bars if not is_tradeless(b)] or bars
     return Bar(
         ts=ts,
-        open=bars[0].open,
-        high=max(b.high for b in bars),
-        low=min(b.low for b in bars),
+        open=traded[0].open,
+        high=max(b.high for b in traded),
+        low=min(b.low for b in traded),
         close=bars[-1].close,
         volume=_total(b.volume for b in bars),
         volume_ccy=_total(b.volume_ccy for b in bars),

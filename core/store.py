@@ -9,8 +9,8 @@ are written exactly as OKX sent them (decimal strings).
 
 Appends write whole rows in one ``write`` to a file opened for appending; a row torn by a crash is
 cut off by :meth:`CandleStore.repair` at start-up. Whole-file rewrites go through a temp file and
-``os.replace``. Reading the tail seeks from the end of the file, so its cost does not grow with
-history.
+``os.replace`` (:func:`core.atomic.atomic_write`, normal file permissions). Reading the
+tail seeks from the end of the file, so its cost does not grow with history.
 """
 
 from __future__ import annotations
@@ -19,14 +19,15 @@ import csv
 import io
 import itertools
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 
+from core.atomic import FILE_MODE, atomic_write
 from core.bars import Bar
 from core.errors import DataError
 from core.intervals import Interval, parse_interval, tz_offset
@@ -169,6 +170,17 @@ class CandleStore:
         bar = self.last_bar(inst_id, interval)
         return bar.ts if bar else None
 
+    def first_time(self, inst_id: str, interval: Interval | str) -> datetime | None:
+        """Open time of the oldest bar (reads only the head of the file)."""
+        path = self.path(inst_id, interval)
+        if not path.is_file():
+            return None
+        with path.open(encoding="utf-8", newline="") as fh:
+            for line in fh:
+                if line.strip() and not line.startswith("candle_begin_time") and line.endswith("\n"):
+                    return _bar_from_fields(line.rstrip("\n").split(","), f"{path}, first row").ts
+        return None
+
     def estimate_rows(self, inst_id: str, interval: Interval | str, sample: int = 32) -> int:
         """Approximate row count from the file size and the length of the last rows (O(1))."""
         path = self.path(inst_id, interval)
@@ -242,7 +254,7 @@ class CandleStore:
         for bar in new:
             buf.write(_row(bar, self._offset))
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
         try:
             os.write(fd, buf.getvalue().encode("utf-8"))
             os.fsync(fd)
@@ -258,16 +270,10 @@ class CandleStore:
             if cur.ts - prev.ts != iv.delta:
                 raise GapError(f"rewrite of {inst_id} {iv}: hole or duplicate at {cur.ts.isoformat()}")
         path = self.path(inst_id, iv)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(_HEADER)
-                for bar in ordered:
-                    fh.write(_row(bar, self._offset))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+
+        def write(fh: IO[str]) -> None:
+            fh.write(_HEADER)
+            for bar in ordered:
+                fh.write(_row(bar, self._offset))
+
+        atomic_write(path, write)

@@ -24,6 +24,7 @@ Modules:
 """
 
 from exchange.errors import (
+    BadCandle,
     BadResponse,
     ExchangeAuthError,
     ExchangeError,
@@ -41,6 +42,7 @@ from exchange.public import PublicClient
 
 __all__ = [
     "AccountClient",
+    "BadCandle",
     "BadResponse",
     "ExchangeAuthError",
     "ExchangeError",

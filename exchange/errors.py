@@ -13,6 +13,8 @@
     ├── UnknownOutcome                       50004, timeouts/dropped connections on an order call:
     │                                        look the order up by clOrdId, never resend blindly
     └── BadResponse                          the reply is not what OKX documents
+        └── BadCandle                        an impossible candle (high < low, price <= 0,
+                                             negative volume): that instrument fails for the bar
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ __all__ = [
     "RETRYABLE_CODES",
     "UNKNOWN_INSTRUMENT_CODE",
     "UNKNOWN_OUTCOME_CODES",
+    "BadCandle",
     "BadResponse",
     "ExchangeAuthError",
     "ExchangeError",
@@ -102,6 +105,11 @@ def as_unknown(exc: ExchangeError) -> UnknownOutcome:
         return exc
     what = f"{type(exc).__name__}: {exc.msg}" if exc.msg else type(exc).__name__
     return UnknownOutcome(exc.code, f"{what}; outcome unknown", endpoint=exc.endpoint, s_code=exc.s_code)
+
+
+class BadCandle(BadResponse):
+    """A candle no market can produce (high < low, a price <= 0, a negative volume). Rejected at
+    the parser, so it is never stored or traded on; the instrument fails for that bar."""
 
 
 # Codes with the reason each reaction is safe (nautilus_trader style).

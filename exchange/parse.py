@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from exchange.envelope import check_batch, check_envelope
+from exchange.errors import BadCandle
 from exchange.fields import (
     bad,
     dec,
@@ -46,6 +47,7 @@ from exchange.records import (
 )
 
 __all__ = [
+    "candle_problem",
     "check_batch",
     "check_envelope",
     "parse_account_config",
@@ -82,7 +84,7 @@ def parse_candle(row: Any, inst_id: str, bar: str) -> Candle:
     confirm = str(row[8])
     if confirm not in ("0", "1"):
         raise bad("candle confirm flag is not '0' or '1'", row[8])
-    return Candle(
+    candle = Candle(
         inst_id=inst_id,
         bar=bar,
         ts=ms(row[0], "ts"),
@@ -95,6 +97,25 @@ def parse_candle(row: Any, inst_id: str, bar: str) -> Candle:
         vol_quote=dec(row[7], "volCcyQuote"),
         confirmed=confirm == "1",
     )
+    problem = candle_problem(candle)
+    if problem:
+        raise BadCandle("", f"impossible {inst_id} {bar} candle at {candle.ts.isoformat()}: {problem}")
+    return candle
+
+
+def candle_problem(c: Candle) -> str:
+    """Why ``c`` cannot be a real candle, or "" if it can."""
+    for name, px in (("open", c.open), ("high", c.high), ("low", c.low), ("close", c.close)):
+        if px <= 0:
+            return f"{name} {px} is not a positive price"
+    if c.high < c.low:
+        return f"high {c.high} < low {c.low}"
+    if c.high < max(c.open, c.close) or c.low > min(c.open, c.close):
+        return f"open {c.open} / close {c.close} outside low {c.low} .. high {c.high}"
+    for name, vol in (("vol", c.vol), ("volCcy", c.vol_ccy), ("volCcyQuote", c.vol_quote)):
+        if vol < 0:
+            return f"negative {name} {vol}"
+    return ""
 
 
 def parse_candles(rows: Iterable[Any], inst_id: str, bar: str) -> list[Candle]:
@@ -222,8 +243,8 @@ def parse_balance(item: Any) -> Balance:
         details.append(
             BalanceDetail(
                 ccy=req_str(x, "ccy"),
-                eq=zero_dec(x, "eq"),
-                cash_bal=zero_dec(x, "cashBal"),
+                eq=req_dec(x, "eq"),
+                cash_bal=req_dec(x, "cashBal"),
                 avail_bal=opt_dec(x, "availBal"),
                 avail_eq=opt_dec(x, "availEq"),
                 frozen_bal=opt_dec(x, "frozenBal"),
@@ -232,7 +253,7 @@ def parse_balance(item: Any) -> Balance:
             )
         )
     return Balance(
-        total_eq=zero_dec(d, "totalEq"),
+        total_eq=req_dec(d, "totalEq"),
         upl=opt_dec(d, "upl"),
         details=tuple(details),
         ts=opt_time(d, "uTime"),
@@ -249,7 +270,7 @@ def parse_position(item: Any) -> Position:
         inst_type=text(d, "instType"),
         mgn_mode=text(d, "mgnMode"),
         pos_side=cast(PosSide, pos_side),
-        pos=zero_dec(d, "pos"),
+        pos=req_dec(d, "pos"),
         avail_pos=opt_dec(d, "availPos"),
         avg_px=opt_dec(d, "avgPx"),
         mark_px=opt_dec(d, "markPx"),

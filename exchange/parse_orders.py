@@ -12,7 +12,6 @@ from exchange.fields import (
     req_str,
     req_time,
     text,
-    zero_dec,
 )
 from exchange.records import Fill, Order, OrderAck
 
@@ -73,9 +72,9 @@ def parse_order(item: Any) -> Order:
         td_mode=text(d, "tdMode"),
         px=opt_dec(d, "px"),
         sz=req_dec(d, "sz"),
-        acc_fill_sz=zero_dec(d, "accFillSz"),
+        acc_fill_sz=req_dec(d, "accFillSz"),
         avg_px=opt_dec(d, "avgPx"),
-        fee=zero_dec(d, "fee"),
+        fee=req_dec(d, "fee"),
         fee_ccy=text(d, "feeCcy"),
         pnl=opt_dec(d, "pnl"),
         lever=opt_dec(d, "lever"),
@@ -98,7 +97,7 @@ def parse_fill(item: Any) -> Fill:
         fill_sz=req_dec(d, "fillSz"),
         side=text(d, "side"),
         pos_side=text(d, "posSide"),
-        fee=zero_dec(d, "fee"),
+        fee=req_dec(d, "fee"),
         fee_ccy=text(d, "feeCcy"),
         ts=ts,
     )

@@ -32,6 +32,9 @@ DATA_ALERT_KINDS = (
     "gap_repaired",
     "verification_mismatch",
     "stale_data",
+    "gap_filled",
+    "gap_replaced",
+    "duplicate_rows",
 )
 
 

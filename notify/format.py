@@ -54,6 +54,9 @@ _ALERT_LABELS = {
     "gap_repaired": "Gap repaired 缺口已修复",
     "verification_mismatch": "Verification mismatch 数据校验不一致",
     "stale_data": "Stale data 数据过期",
+    "gap_filled": "Gap filled flat 缺口已平填",
+    "gap_replaced": "Filled gap replaced 平填K线已替换",
+    "duplicate_rows": "Duplicate rows removed 重复行已删除",
     # issue #16: risk limits, kill switch, treasury
     "risk_halt": "Risk halt 风控停止交易",
     "risk_daily_loss": "Daily loss limit 日内亏损上限",

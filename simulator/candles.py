@@ -1,7 +1,8 @@
 """Candle rows: 1m bars aggregated into any OKX bar, formatted as OKX's 9-string rows.
 
 A bar is exactly the aggregation of its 1m bars (open of the first, max high, min low, close of the
-last, volumes summed); a forming bar aggregates the complete minutes so far plus the forming
+last, volumes summed), where, as on OKX, a trade-less minute (volume 0) gives no open, high or low
+unless the whole bar had no trade; a forming bar aggregates the complete minutes so far plus the forming
 minute up to the current second. Closed bars are cached per (instrument, bar, open) and the cache of
 a coin is dropped whenever its price is overridden.
 """
@@ -14,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from simulator.bars import BarSpec, next_open
+from simulator.candle_edits import CandleEdits
 from simulator.catalogue import Instrument
 from simulator.feed import QUOTE_UNIT, MarketFeed, Row
 from simulator.prices import MINUTE_MS
@@ -47,9 +49,14 @@ def fmt_units(n: int, unit: Decimal) -> str:
     return "-" + text if value < 0 else text
 
 
-def _merge(a: Row | None, b: Row) -> Row:
+def _merge(a: Row | None, b: Row, *, a_traded: bool, b_traded: bool) -> Row:
+    """``a`` (earlier minutes) followed by ``b``; a side without trades gives no open/high/low."""
     if a is None:
         return b
+    if not b_traded:
+        return (a[0], a[1], a[2], b[3], a[4] + b[4], a[5] + b[5])
+    if not a_traded:
+        return (b[0], b[1], b[2], b[3], a[4] + b[4], a[5] + b[5])
     return (a[0], max(a[1], b[1]), min(a[2], b[2]), b[3], a[4] + b[4], a[5] + b[5])
 
 
@@ -58,6 +65,7 @@ class CandleService:
 
     def __init__(self, feed: MarketFeed) -> None:
         self.feed = feed
+        self.edits = CandleEdits()  # test control: hidden or changed rows
         self._cache: dict[tuple[str, str, int, int], list[str]] = {}
 
     def clear(self) -> None:
@@ -82,17 +90,23 @@ class CandleService:
             a = start // MINUTE_MS - first_k
             b = min(end // MINUTE_MS, k_now) - first_k
             row: Row | None = None
+            traded = False
             if b > a:
+                vols = table.vol[a:b]
+                live = vols > 0  # minutes with trades
+                traded = bool(live.any())
+                sel = live if traded else np.ones(b - a, dtype=np.bool_)
                 row = (
-                    int(table.open[a]),
-                    int(table.high[a:b].max()),
-                    int(table.low[a:b].min()),
+                    int(table.open[a + int(np.argmax(sel))]),
+                    int(table.high[a:b][sel].max()),
+                    int(table.low[a:b][sel].min()),
                     int(table.close[b - 1]),
-                    int(np.sum(table.vol[a:b])),
+                    int(np.sum(vols)),
                     int(np.sum(table.vcq[a:b])),
                 )
             if end > now_s:
-                row = _merge(row, self.feed.partial(inst, k_now, 0, off_now))
+                part = self.feed.partial(inst, k_now, 0, off_now)
+                row = _merge(row, part, a_traded=traded, b_traded=not self.feed.tradeless(inst, k_now))
             assert row is not None
             out.append(row)
         return out
@@ -125,7 +139,7 @@ class CandleService:
                 result[o] = self._format(inst, o, row, closed)
                 if closed:
                     self._cache[self._key(inst, spec, o)] = result[o]
-        return [list(result[o]) for o in opens]
+        return self.edits.apply(inst.inst_id, spec.code, [list(result[o]) for o in opens])
 
     @staticmethod
     def _format(inst: Instrument, open_ms: int, row: Row, closed: bool) -> list[str]:

@@ -103,6 +103,27 @@ class SimControl:
         )
         return result
 
+    # -- served candles ----------------------------------------------------------------------
+    def hide_candle(self, inst_id: str, ts_ms: int, bar: str = "1m") -> list[dict[str, Any]]:
+        """Never serve the ``bar`` row opening at ``ts_ms`` (a hole OKX does not fill)."""
+        result: list[dict[str, Any]] = self._call(
+            "POST", "candle-edits", {"instId": inst_id, "bar": bar, "ts": ts_ms, "hidden": True}
+        )
+        return result
+
+    def edit_candle(
+        self, inst_id: str, ts_ms: int, fields: Mapping[str, str], bar: str = "1m"
+    ) -> list[dict[str, Any]]:
+        """Serve that row with ``fields`` (``o h l c vol volCcy volCcyQuote``) replaced."""
+        body = {"instId": inst_id, "bar": bar, "ts": ts_ms, "fields": dict(fields)}
+        result: list[dict[str, Any]] = self._call("POST", "candle-edits", body)
+        return result
+
+    def clear_candle_edits(self, inst_id: str | None = None) -> list[dict[str, Any]]:
+        """Serve every row as generated again."""
+        result: list[dict[str, Any]] = self._call("DELETE", "candle-edits", params={"instId": inst_id})
+        return result
+
     # -- liquidity, instrument state, account level ------------------------------------------
     def liquidity(self) -> dict[str, Decimal]:
         """``{instId: max_fill_sz}`` of every instrument whose liquidity is limited."""

@@ -3,6 +3,12 @@
 Prices are kept as integer ticks and volumes as integer lots (``vol``) and hundredths of the quote
 currency (``volCcyQuote``), so aggregating minutes into larger bars is exact. A price override set
 through test control multiplies the coin's path (spot and swap alike) from that millisecond on.
+
+Thin instruments (less than ``THIN_USDT_PER_MINUTE`` of volume a minute: some synthetic swaps)
+have *trade-less minutes*, served as OKX serves them: flat at the previous close, volume 0. The
+price path goes on underneath, so the next traded minute opens elsewhere. A trade-less minute
+never follows another one (so "the previous close" is always the path's open of the minute), nor
+touches a price override.
 """
 
 from __future__ import annotations
@@ -18,13 +24,16 @@ import numpy.typing as npt
 from simulator.catalogue import Coin, Instrument
 from simulator.prices import MINUTE_MS, PricePath, hash_u64, stable_key
 
-__all__ = ["QUOTE_UNIT", "MarketFeed", "MinuteTable", "Row"]
+__all__ = ["QUOTE_UNIT", "THIN_USDT_PER_MINUTE", "MarketFeed", "MinuteTable", "Row", "tradeless_share"]
 
 log = logging.getLogger(__name__)
 
 IntArray = npt.NDArray[np.int64]
 QUOTE_UNIT = Decimal("0.01")
 _SPOT_SHARE = 0.35
+THIN_USDT_PER_MINUTE = 20_000.0  # below this an instrument has trade-less minutes
+_THIN_SCALE = 50.0  # share of trade-less minutes = min(_THIN_MAX, _THIN_SCALE / USDT per minute)
+_THIN_MAX = 0.2
 
 # (open, high, low, close) in ticks, vol in lots, volCcyQuote in QUOTE_UNIT
 Row = tuple[int, int, int, int, int, int]
@@ -55,6 +64,15 @@ class _Overrides:
     def factor(self, t: int) -> float:
         n = bisect.bisect_right(self.times, t)
         return float(np.prod(self.ratios[:n])) if n else 1.0
+
+
+def tradeless_share(inst: Instrument) -> float:
+    """Expected share of trade-less minutes: 0 for liquid instruments (every built-in one)."""
+    share = 1.0 if inst.is_swap else _SPOT_SHARE
+    usdt = inst.coin.minute_volume * share * inst.coin.base_price
+    if usdt >= THIN_USDT_PER_MINUTE:
+        return 0.0
+    return min(_THIN_MAX, _THIN_SCALE / max(usdt, 1e-9))
 
 
 class MarketFeed:
@@ -106,6 +124,26 @@ class MarketFeed:
             ov.times.clear()
             ov.ratios.clear()
             ov.version += 1
+
+    # -- trade-less minutes ----------------------------------------------------------------
+    def _tradeless(self, inst: Instrument, k0: int, k1: int) -> npt.NDArray[np.bool_]:
+        """Which of the minutes ``k0..k1-1`` had no trade (never two in a row, none at an override)."""
+        share = tradeless_share(inst)
+        if share <= 0.0 or k1 <= k0:
+            return np.zeros(max(k1 - k0, 0), dtype=np.bool_)
+        u = hash_u64(np.arange(k0 - 1, k1, dtype=np.int64), stable_key("tradeless", self.seed, inst.inst_id))
+        drawn = u.astype(np.float64) * (1.0 / 2.0**64) < share
+        out: npt.NDArray[np.bool_] = drawn[1:] & ~drawn[:-1]
+        for t in self._ov(inst.coin).times:  # no trade-less minute next to a price override
+            k = t // MINUTE_MS
+            for j in (k - 1, k, k + 1):
+                if k0 <= j < k1:
+                    out[j - k0] = False
+        return out
+
+    def tradeless(self, inst: Instrument, k: int) -> bool:
+        """True if minute ``k`` had no trade."""
+        return bool(self._tradeless(inst, k, k + 1)[0])
 
     # -- minute geometry -------------------------------------------------------------------
     def _ticks(self, inst: Instrument, prices: npt.ArrayLike) -> IntArray:
@@ -181,11 +219,18 @@ class MarketFeed:
         lo = np.minimum(lo, np.minimum(o, c))
         vol = self._vol_lots(inst, shape.volume_factor)
         vcq = self._vcq(inst, vol, (o + h + lo + c) / 4.0)
+        flat = self._tradeless(inst, k0, k1)
+        if flat.any():  # flat at the previous close (= this minute's open on the path), no volume
+            h, lo, c = np.where(flat, o, h), np.where(flat, o, lo), np.where(flat, o, c)
+            vol, vcq = np.where(flat, 0, vol), np.where(flat, 0, vcq)
         return MinuteTable(k0, o, h, lo, c, vol, vcq)
 
     def partial(self, inst: Instrument, k: int, x0: int, x1: int) -> Row:
         """Row of minute ``k`` restricted to offsets ``x0..x1`` ms (forming minute, 1s bars)."""
         o, h, lo, c, vf = self._window(inst, k, x0, x1)
+        if self.tradeless(inst, k):
+            flat = int(self._ticks(inst, [self._window(inst, k, 0, 0)[0]])[0])
+            return (flat, flat, flat, flat, 0, 0)
         ticks = self._ticks(inst, [o, h, lo, c])
         full = int(self._vol_lots(inst, [vf])[0])
         vol = full * x1 // MINUTE_MS - full * x0 // MINUTE_MS
@@ -195,6 +240,8 @@ class MarketFeed:
     # -- prices ------------------------------------------------------------------------------
     def _price_float(self, inst: Instrument, t: int) -> float:
         k, off = divmod(t, MINUTE_MS)
+        if self.tradeless(inst, k):
+            off = 0  # no trade this minute: the last price stays the previous close
         return self._window(inst, k, off, off)[3]
 
     def price_ticks(self, inst: Instrument, t: int) -> int:

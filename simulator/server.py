@@ -22,7 +22,16 @@ from typing import Any
 from aiohttp import web
 
 from core.exposure import warn_if_exposed
-from simulator import account_api, control_api, control_venue, market, trading, treasury_api, ws
+from simulator import (
+    account_api,
+    control_api,
+    control_candles,
+    control_venue,
+    market,
+    trading,
+    treasury_api,
+    ws,
+)
 from simulator.api import Ctx, Reply, Route
 from simulator.auth import verify
 from simulator.control import SimControl
@@ -200,6 +209,7 @@ def create_app(state: SimState) -> web.Application:
     control_api.register(app, control_venue.VIEWS)
     ws.setup(app)  # /ws/v5/business candle pushes and /__sim/ws
     control_api.register(app, treasury_api.VIEWS)
+    control_api.register(app, control_candles.VIEWS)
     app.router.add_route("*", "/api/v5/{tail:.*}", handle_api)
     return app
 

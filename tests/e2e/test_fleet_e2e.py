@@ -129,7 +129,7 @@ def test_fleet_end_to_end(tmp_path: Path, dingtalk: FakeDingTalk) -> None:
         bars = read_csv(cfg.candles_dir / name)
         check_candles(bars, interval, name=name, closed_by=stopped_at + timedelta(seconds=5))
         assert check_native(bars, served, name=name) == len(served), name  # every bar, field for field
-        assert len(served) >= {"1m": 150, "5m": 30}[interval], (name, len(served))  # backfill + the run
+        assert len(served) >= 30, (name, len(served))  # history_bars of every interval + the run
         candles[(inst, interval)] = bars
     assert set(candles) == {(BTC, "1m"), (ETH, "1m"), (SOL, "1m"), (ETH, "5m"), (SOL, "5m")}
     assert sorted(p.name for p in cfg.candles_dir.iterdir()) == sorted(f"{i}_{iv}.csv" for i, iv in candles)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ def sim(sim_module: RunningSimulator) -> Iterator[RunningSimulator]:
 
 def test_fresh_backfill_matches_the_exchange(sim: RunningSimulator, tmp_path: Path) -> None:
     rig = make_rig(sim, tmp_path, ACCOUNTS, START)
-    span = rig.service.history.span  # 30 bars of 5m (the largest interval) = 150 minutes
+    span = rig.service.history.span  # 30 bars of 1m (history_bars=30 of every interval)
 
     report = rig.service.backfill()
 
@@ -43,6 +44,8 @@ def test_fresh_backfill_matches_the_exchange(sim: RunningSimulator, tmp_path: Pa
     five = rig.csv("BTC-USDT-SWAP", "5m")
     assert five == native_bars(rig.client, "BTC-USDT-SWAP", "5m", HK, five[0].ts, end)
     assert five[-1].ts == end - minutes(5)
+    assert len(five) >= 30  # its own history, fetched natively where the 1m rows do not reach
+    assert report.native[("BTC-USDT-SWAP", "5m")] > 0
     assert not rig.service.store.path("ETH-USDT-SWAP", "5m").exists()  # no account trades ETH on 5m
     rig.close()
 
@@ -108,7 +111,7 @@ def test_progress_bar_counts_bars(
 
     err = capsys.readouterr().err
     assert "backfill 1m" in err
-    assert "300/300" in err
+    assert "60/60" in err  # 30 bars of 1m (history_bars=30) for two instruments
     rig.close()
 
 
@@ -138,3 +141,51 @@ def test_cli_backfill_subprocess(sim: RunningSimulator, tmp_path: Path) -> None:
         assert newest_closed - parse_interval(interval).delta * 2 <= last <= newest_closed
     assert not store.path("BTC-USDT-SWAP", "15m").exists()
     assert not (tmp_path / "data" / "markers").exists()  # --backfill writes no markers
+
+
+def test_a_daily_account_on_a_minute_base_gets_its_days_natively(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """Issue 12, item 12: a 1d account with a 1m base used to backfill (and rebuild from) every
+    minute of its whole day history; the days now come from OKX's own 1D bars, the minutes only
+    cover two days, and the days the minutes cover are derived and checked against OKX's."""
+    accounts = {"a": ("1m", ["BTC-USDT-SWAP"]), "d": ("1d", ["BTC-USDT-SWAP"])}
+    rig = make_rig(sim, tmp_path, accounts, START, collector="history_bars=20, confirm_retry_s=5")
+    end = datetime(2024, 3, 1, tzinfo=UTC)
+
+    report = rig.service.backfill()
+
+    assert report.ok, report
+    minutes_rows = rig.csv("BTC-USDT-SWAP", "1m")
+    assert len(minutes_rows) == 2 * 1440  # was 20 days of minutes: 28,800 rows
+    days = rig.csv("BTC-USDT-SWAP", "1d")
+    assert len(days) >= 20
+    assert days == native_bars(rig.client, "BTC-USDT-SWAP", "1d", HK, days[0].ts, end)
+    assert report.native[("BTC-USDT-SWAP", "1d")] >= 18
+    assert days[-1].ts > minutes_rows[0].ts  # the newest day is derived from the minutes
+    assert report.native_mismatches == {}
+    rig.close()
+
+
+def test_a_native_day_that_differs_from_its_minutes_is_alerted(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """The day the minutes cover is derived and compared with OKX's own 1D bar: a difference is
+    alerted at start-up (the derived bar is kept, as every later day is derived too)."""
+    accounts = {"a": ("1m", ["BTC-USDT-SWAP"]), "d": ("1d", ["BTC-USDT-SWAP"])}
+    covered = datetime(2024, 2, 28, 16, tzinfo=UTC)  # the one HK day the two days of minutes cover
+    sim.control.edit_candle("BTC-USDT-SWAP", int(covered.timestamp() * 1000), {"vol": "1"}, bar="1D")
+    rig = make_rig(sim, tmp_path, accounts, START, collector="history_bars=5, confirm_retry_s=5")
+
+    rig.service.start_up()
+
+    days = rig.csv("BTC-USDT-SWAP", "1d")
+    assert days[-1].ts == covered
+    day_minutes = [b for b in rig.csv("BTC-USDT-SWAP", "1m") if covered <= b.ts < covered + timedelta(days=1)]
+    minute_vol = sum((b.volume for b in day_minutes), Decimal(0))
+    assert days[-1].volume == minute_vol  # derived, not OKX's edited "1"
+    alerts = [a for a in rig.alerts("verification_mismatch") if a.interval == "1d"]
+    assert len(alerts) == 1
+    assert "differ from OKX's own (first 2024-02-28T16:00:00+00:00)" in alerts[0].detail
+    sim.control.clear_candle_edits()
+    rig.close()

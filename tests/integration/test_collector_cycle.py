@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.bars import Bar
+from core.intervals import parse_interval
 from core.markers import InstrumentStatus, Marker
 from core.store import CandleStore
 from simulator.server import RunningSimulator
@@ -380,7 +381,7 @@ def test_markers_are_pruned(rig: Rig) -> None:
 
 
 def test_csv_length_is_capped_but_never_below_the_history_plan(sim: RunningSimulator, tmp_path: Path) -> None:
-    rig = make_rig(sim, tmp_path, ACCOUNTS, START, collector="history_bars=30, max_csv_rows=100")
+    rig = make_rig(sim, tmp_path, ACCOUNTS, START, collector="history_bars=150, max_csv_rows=100")
     rig.service.start_up()
     rig.advance(5 * 3600)  # five hours later: resuming brings the 1m files to 450 rows
     rig.service.backfill()
@@ -391,7 +392,8 @@ def test_csv_length_is_capped_but_never_below_the_history_plan(sim: RunningSimul
     assert ("BTC-USDT-SWAP", "1m") in report.capped
     keep = rig.service.keep_bars()
     assert len(rig.csv("BTC-USDT-SWAP")) == keep[rig.base] == 151  # 150 minutes of history + 1
-    assert len(rig.csv("SOL-USDT", "5m")) == 5 * 12 + 30  # 90 rows, under the cap: untouched
+    assert ("SOL-USDT", "5m") in report.capped  # 150 + 60 rows, cut to its own history plan
+    assert len(rig.csv("SOL-USDT", "5m")) == keep[parse_interval("5m")] == 151
     assert rig.csv("BTC-USDT-SWAP")[-1].ts == MIDNIGHT + timedelta(hours=5) - minutes(1)
     rig.service.catch_up()
     rig.step()  # appends keep working after the rewrite

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import textwrap
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,7 +30,10 @@ from notify.events import DataAlert
 from notify.service import RecordingNotifier
 from simulator.server import RunningSimulator
 
-__all__ = ["LinkedClock", "Rig", "make_rig", "minutes", "native_bars", "public_client", "write_config"]
+__all__ = [
+    "LinkedClock", "Rig", "make_rig", "minutes", "native_bars", "public_client", "started_rig",
+    "write_config",
+]  # fmt: skip
 
 HK = "Asia/Shanghai"
 
@@ -147,6 +151,27 @@ def make_rig(
     notifier = RecordingNotifier()
     service = CollectorService(cfg, clock=clock, client=client, notifier=notifier, progress=False)
     return Rig(sim, cfg, clock, client, notifier, service)
+
+
+@contextmanager
+def started_rig(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    accounts: Mapping[str, tuple[str, Sequence[str]]],
+    start: datetime,
+    **config: str,
+) -> Iterator[Rig]:
+    """A started-up :func:`make_rig` on a reset simulator (candle edits cleared before and after)."""
+    sim.control.reset()
+    sim.control.clear_candle_edits()
+    rig = make_rig(sim, tmp_path, accounts, start, **config)
+    try:
+        rig.service.start_up()
+        yield rig
+    finally:
+        rig.close()
+        sim.control.clear_candle_edits()
+        sim.control.reset()
 
 
 def native_bars(

@@ -20,7 +20,7 @@ from strategies.guard import run_strategy
 from strategies.registry import VECTORISED, get_strategy, register_vectorised
 from tests.unit.candle_frames import candles
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "okx-real"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "okx-real" / "okx-klines"
 CASES: list[tuple[str, dict[str, Any]]] = [
     ("bollinger", {"n": 20, "m": 2}),
     ("bollinger", {"n": 5, "m": 1.5}),
@@ -48,9 +48,9 @@ def _synthetic(n: int = 1500) -> pd.DataFrame:
 
 
 HISTORIES = {
-    "link_1m": lambda: _real("data_link_1m.json"),
-    "btc_1m": lambda: _real("data_btc_1m.json"),
-    "eth_1h": lambda: _real("data_eth_1H.json"),
+    "link_1m": lambda: _real("a9347f404f496894be8f1a36ef881e248bdf82f1/data_link_1m.json"),
+    "btc_1m": lambda: _real("81bf7ab8352b535e6c65d0d79958188fdf8b6d0b/data_btc_1m.json"),
+    "eth_1h": lambda: _real("81bf7ab8352b535e6c65d0d79958188fdf8b6d0b/data_eth_1H.json"),
     "synthetic": _synthetic,
 }
 

@@ -4,7 +4,7 @@ account, instrument and field, and no secret ever shows in --check output."""
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -73,8 +73,10 @@ def test_good_config_builds_frozen_objects_and_plan(tmp_path: Path) -> None:
     plan = history_plan(cfg)
     bars = {str(k): v for k, v in plan.bars_needed.items()}
     assert bars == {"15m": 21, "1h": 21}
-    # default history: 1000 bars of the largest interval (1h) = 4000 bars of 15m
-    assert plan.base_bars == 4000
+    # default history: 1000 bars of every interval (larger ones fetched natively, then derived)
+    assert plan.base_bars == 1000
+    assert {str(k): v for k, v in plan.spans.items()} == {"15m": timedelta(minutes=15_000),
+                                                          "1h": timedelta(hours=1000)}  # fmt: skip
 
 
 BROKEN = [

@@ -288,3 +288,33 @@ def test_summed_volumes_have_no_trailing_zeros() -> None:
     out = aggregate(T0, bars)
 
     assert (str(out.volume), str(out.volume_ccy), str(out.volume_quote)) == ("1", "5", "1.5")
+
+
+def _b(minute: int, o: str, h: str, lo: str, c: str, vol: str) -> Bar:
+    d = Decimal
+    return Bar(T0 + timedelta(minutes=minute), d(o), d(h), d(lo), d(c), d(vol), d(vol), d(vol))
+
+
+@pytest.mark.parametrize(
+    ("minutes", "expected"),
+    [
+        # a trade-less first minute (flat at the previous close, vol 0) gives no open/low
+        ([("8.282", "8.282", "8.282", "8.282", "0"), ("8.283", "8.29", "8.283", "8.285", "5")],
+         ("8.283", "8.29", "8.283", "8.285", "5")),
+        # nor a trade-less middle minute its high
+        ([("2", "3", "2", "2.5", "1"), ("9", "9", "9", "9", "0"), ("2.5", "2.6", "2.4", "2.4", "1")],
+         ("2", "3", "2", "2.4", "2")),
+        # a trade-less last minute still gives the close (its close is the last traded price)
+        ([("2", "3", "2", "2.5", "1"), ("2.5", "2.5", "2.5", "2.5", "0")], ("2", "3", "2", "2.5", "1")),
+        # a bin without any trade is flat
+        ([("7", "7", "7", "7", "0"), ("7", "7", "7", "7", "0")], ("7", "7", "7", "7", "0")),
+        # zero volume but not flat is not OKX's trade-less shape: it counts
+        ([("1", "5", "1", "2", "0"), ("2", "3", "2", "3", "1")], ("1", "5", "1", "3", "1")),
+    ],
+)
+def test_tradeless_minutes_give_no_open_high_low(
+    minutes: list[tuple[str, ...]], expected: tuple[str, ...]
+) -> None:
+    bars = [_b(i, *m) for i, m in enumerate(minutes)]
+    got = aggregate(T0, bars)
+    assert (got.open, got.high, got.low, got.close, got.volume) == tuple(Decimal(x) for x in expected)

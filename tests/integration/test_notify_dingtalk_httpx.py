@@ -3,9 +3,12 @@ robot, secrets never in a detail, and a trader with a robot never loads ``reques
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
+from pathlib import Path
 
+from core.logs import setup_logging
 from notify.dingtalk import DingTalkClient, Outcome, Robot
 from tests.fakes.dingtalk import FakeDingTalk
 
@@ -38,3 +41,21 @@ def test_a_robot_client_does_not_load_requests() -> None:
         "sys.exit('requests' in sys.modules or 'ccxt' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_httpx_request_lines_never_log_the_token(tmp_path: Path) -> None:
+    """httpx logs every request URL (with ``access_token`` and ``sign``) at INFO: a process's
+    logging keeps that logger at WARNING, even at ``--log-level DEBUG``."""
+    setup_logging("dingtalk-httpx", tmp_path, level="DEBUG", stream=False)
+    try:
+        with FakeDingTalk(secret="SECabc") as fake:
+            client = DingTalkClient(Robot("HOOK", fake.webhook_url, "SECabc"))
+            assert client.send_markdown("t", "hello").outcome is Outcome.OK
+            client.close()
+        logging.getLogger("test").debug("sent")
+        text = (tmp_path / "dingtalk-httpx.log").read_text()
+        assert "sent" in text
+        assert fake.token not in text
+        assert "HTTP Request" not in text
+    finally:
+        setup_logging("dingtalk-httpx", None, stream=False)

@@ -144,3 +144,33 @@ def test_allocate_edges_and_split() -> None:
     assert split_moves(D(10), D(4), D(8), None) == [("6", D(4)), ("18", D(6))]
     assert split_moves(D(10), D(4), D(20), D(4)) == [("18", D(4)), ("18", D(4)), ("18", D(2))]
     assert Move("a", "6", "b", "18", D(1)).amount == 1
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_every_plan_keeps_every_limit(seed: int) -> None:
+    """Random fleets with funding, reserves, permissions and caps: whichever planner answers,
+    no source gives more than may leave it, caps and the minimum hold, the master only gives."""
+    rng = random.Random(seed)
+    for _ in range(25):
+        nodes = []
+        for i in range(rng.randint(2, 8)):
+            value = D(rng.randint(2000, 20000))
+            funding = D(rng.choice([0, 0, 300, 2500]))
+            movable_ = D(rng.choice([0, 500, 5000, 100000]))
+            nodes.append(Node(f"s{i}", D(rng.randint(1, 3)), value - funding, funding,
+                              min(movable_, value - funding), rng.random() > 0.1))  # fmt: skip
+        if rng.random() < 0.3:
+            nodes.append(Node(MASTER, D(0), D(0), D(rng.choice([1, 800, 4000])), D(0)))
+        max_transfer = rng.choice([None, D(700), D(3000)])
+        day_left = rng.choice([None, D(1500), D(20000)])
+        p = plan_rebalance(nodes, ccy="USDT", band=D(rng.choice(["0.05", "0.1", "0.3"])), min_transfer=D(5),
+                           max_transfer=max_transfer, day_left=day_left)  # fmt: skip
+        by = {n.name: n for n in nodes}
+        for kind, room in (("6", lambda n: n.funding), ("18", lambda n: n.trading_movable)):
+            for name, n in by.items():
+                out = sum((m.amount for m in p.moves if m.src == name and m.src_kind == kind), D(0))
+                assert out == 0 or (n.can_give and out <= room(n)), (name, kind, out)
+        assert all(m.amount >= 5 and m.dst != MASTER and m.dst_kind == "18" for m in p.moves)
+        assert max_transfer is None or all(m.amount <= max_transfer for m in p.moves)
+        assert day_left is None or sum((m.amount for m in p.moves), D(0)) <= day_left
+        assert sum(p.after.values()) == sum(p.before.values())

@@ -30,7 +30,8 @@ from treasury.groups import DEFAULT_BUDGET
 from treasury.minimal import allocate, band_ranges, edges, split_moves
 
 __all__ = [
-    "MASTER", "Move", "Node", "Plan", "drift", "in_band", "plan_fewest", "plan_greedy", "plan_rebalance",
+    "MASTER", "Caps", "Move", "Node", "Plan", "drift", "in_band", "plan_fewest", "plan_greedy",
+    "plan_rebalance",
 ]  # fmt: skip
 
 MASTER = ""  # the master account's node name
@@ -120,7 +121,7 @@ def plan_rebalance(
         raise ValueError("the treasury needs sub-accounts with weights > 0")
     total = sum((n.value for n in nodes), ZERO)
     targets = {n.name: total * n.weight / weights for n in nodes}
-    caps = _Caps(ccy, band, min_transfer, max_transfer, day_left)
+    caps = Caps(ccy, band, min_transfer, max_transfer, day_left)
     greedy = plan_greedy(nodes, targets, caps)
     fewest = plan_fewest(nodes, targets, caps, budget)
     if fewest is not None and (not greedy.balanced or len(fewest.moves) <= len(greedy.moves)):
@@ -129,7 +130,9 @@ def plan_rebalance(
 
 
 @dataclass(frozen=True)
-class _Caps:
+class Caps:
+    """What limits a plan besides the accounts themselves."""
+
     ccy: str
     band: Decimal
     min_transfer: Decimal
@@ -144,7 +147,7 @@ def _leave(nodes: list[Node]) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
     return funding, trading_out
 
 
-def plan_fewest(nodes: list[Node], targets: dict[str, Decimal], caps: _Caps, budget: int) -> Plan | None:
+def plan_fewest(nodes: list[Node], targets: dict[str, Decimal], caps: Caps, budget: int) -> Plan | None:
     """The fewest-transfers plan (module doc), or None when it cannot land every account in band."""
     funding, trading_out = _leave(nodes)
     may_leave = {n.name: funding[n.name] + trading_out[n.name] for n in nodes}
@@ -182,7 +185,7 @@ def plan_fewest(nodes: list[Node], targets: dict[str, Decimal], caps: _Caps, bud
     return best
 
 
-def _valid(plan: Plan, caps: _Caps, master_keeps: Decimal) -> bool:
+def _valid(plan: Plan, caps: Caps, master_keeps: Decimal) -> bool:
     volume = sum((m.amount for m in plan.moves), ZERO)
     return (
         plan.balanced
@@ -192,7 +195,7 @@ def _valid(plan: Plan, caps: _Caps, master_keeps: Decimal) -> bool:
     )
 
 
-def plan_greedy(nodes: list[Node], targets: dict[str, Decimal], caps: _Caps) -> Plan:
+def plan_greedy(nodes: list[Node], targets: dict[str, Decimal], caps: Caps) -> Plan:
     """The greedy plan (module doc): moves what it can, notes who stays out of band."""
     ccy, band, min_transfer, max_transfer = caps.ccy, caps.band, caps.min_transfer, caps.max_transfer
     value = {n.name: n.value for n in nodes}

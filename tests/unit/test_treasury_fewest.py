@@ -9,15 +9,15 @@ import pytest
 
 from treasury.groups import fewest_groups
 from treasury.minimal import allocate, edges, split_moves
-from treasury.plan import MASTER, Move, Node, _Caps, plan_fewest, plan_greedy, plan_rebalance
+from treasury.plan import MASTER, Caps, Move, Node, plan_fewest, plan_greedy, plan_rebalance
 
 
 def node(name: str, value: int, weight: int = 1) -> Node:
     return Node(name, D(weight), D(value), D(0), D(value))
 
 
-def caps(band: str = "0.05", **kw: D | None) -> _Caps:
-    return _Caps("USDT", D(band), D(1), kw.get("max_transfer"), kw.get("day_left"))
+def caps(band: str = "0.05", **kw: D | None) -> Caps:
+    return Caps("USDT", D(band), D(1), kw.get("max_transfer"), kw.get("day_left"))
 
 
 def partitions(items: list[int]) -> list[list[list[int]]]:

@@ -13,9 +13,8 @@ feasible groups covering every account (an optional account alone is a group of 
 left always starts the next group; groups are tried smallest first (then by the room their
 members offer), a branch is cut when what is left cannot sum to zero, when the group splits into
 two feasible groups (splitting is strictly better), when a state was reached before with as many
-groups, or when even the bound ``optional + min(required givers, required takers)`` (a group
-holding a required account also holds a required one of the other side or an optional one)
-cannot beat the best found. Up to ``budget``
+groups, or when even an upper bound on the groups left (see ``score_bound``: sides and pair
+counting) cannot beat the best found. Up to ``budget``
 candidate groups it is exhaustive, i.e. the answer is proven minimal; past it, the best partition
 found so far is returned with ``exhaustive=False``.
 """
@@ -27,7 +26,7 @@ from itertools import combinations
 
 __all__ = ["DEFAULT_BUDGET", "Grouping", "fewest_groups"]
 
-DEFAULT_BUDGET = 500_000  # candidate groups examined before the search gives up proving (~3 s)
+DEFAULT_BUDGET = 500_000  # candidate groups examined before the search gives up proving (~4 s)
 
 
 @dataclass(frozen=True)
@@ -55,9 +54,19 @@ def fewest_groups(lo: list[int], hi: list[int], budget: int = DEFAULT_BUDGET) ->
     examined = 0
     exhausted = False
 
+    partners = [
+        sum(1 << j for j in range(n) if j != i and lo[i] + lo[j] <= 0 <= hi[i] + hi[j]) for i in range(n)
+    ]
+
     def score_bound(mask: int) -> int:
-        # a group with a required account holds a required giver and taker, or an optional one
-        return (mask & ~req_mask).bit_count() + min((mask & givers).bit_count(), (mask & takers).bit_count())
+        """At most this many groups partition ``mask``: a group with a required account holds a
+        required giver and taker, or an optional account; and with ``s`` optional accounts alone,
+        ``g2`` pairs (each with a required account that has a partner left) and ``g3`` larger
+        groups, ``s + 2 g2 + 3 g3 <= size``, so the groups number at most ``(size + 2 s + g2) / 3``."""
+        optional = (mask & ~req_mask).bit_count()
+        sides = optional + min((mask & givers).bit_count(), (mask & takers).bit_count())
+        paired = sum(1 for i in range(n) if (mask & req_mask) >> i & 1 and partners[i] & mask)
+        return min(sides, (mask.bit_count() + 2 * optional + paired) // 3)
 
     def dfs(mask: int, groups: int, chosen: tuple[int, ...]) -> None:
         nonlocal examined, exhausted

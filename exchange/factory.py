@@ -33,6 +33,13 @@ __all__ = ["make_account_client", "make_market_client", "make_public_client", "o
 _TIME = "/api/v5/public/time"
 
 
+class _OkxApi(TradeAPI, AccountAPI):
+    """python-okx's trade and account endpoints on ONE ``httpx.Client`` (both classes are thin
+    endpoint sets over :class:`okx.okxclient.OkxClient`; their method names do not overlap).
+    Two API objects meant two TLS contexts and connection pools per account (~1 MB of RSS in a
+    trader, issue #12) and two connections to OKX; one serves both."""
+
+
 def _budget_clock(clock: Clock) -> Clock:
     """OKX counts its budgets in wall-clock seconds. A :class:`ScaledClock` (fast-forward demos)
     runs faster than that, so rate limiting then waits on the system clock; every other clock
@@ -83,8 +90,7 @@ def make_account_client(
         "domain": settings.url,
         "debug": False,
     }
-    trade_api = TradeAPI(**kwargs)
-    account_api = AccountAPI(**kwargs)
+    api = _OkxApi(**kwargs)
     limiter = RateLimiter(
         _budget_clock(clock), PRIVATE_LIMITS, default=DEFAULT_PRIVATE_LIMIT, name=f"account {account}".strip()
     )
@@ -94,14 +100,11 @@ def make_account_client(
     )  # fmt: skip
 
     def fetch_server_time() -> datetime:
-        data = check_envelope(transport.send(account_api, "GET", _TIME, {}, signed=False), _TIME)
+        data = check_envelope(transport.send(api, "GET", _TIME, {}, signed=False), _TIME)
         if not data:
             raise BadResponse("", "public/time returned no data", endpoint=_TIME)
         return parse_server_time(data[0])
 
     transport.server_time = ServerTime(clock, fetch_server_time)
-    transport.install(trade_api)
-    transport.install(account_api)
-    return AccountClient(
-        account=account, trade_api=trade_api, account_api=account_api, transport=transport, clock=clock
-    )
+    transport.install(api)
+    return AccountClient(account=account, trade_api=api, account_api=api, transport=transport, clock=clock)

@@ -86,3 +86,22 @@ def test_rate_budgets_use_wall_time_under_a_scaled_clock() -> None:
 
     assert isinstance(_budget_clock(fast), SystemClock)
     assert _budget_clock(fake) is fake
+
+
+def test_one_http_client_serves_trade_and_account_endpoints() -> None:
+    """Issue #12: one ``httpx.Client`` (one TLS context, one pool) per account, not one per API class."""
+    import httpx
+    from okx.Account import AccountAPI
+    from okx.Trade import TradeAPI
+
+    client = make_account_client(ExchangeSettings(mode="live"), CREDS, FakeClock(T0), account="one")
+    apis = {id(api): api for api in client._apis}
+    assert len(apis) == 1
+    (api,) = apis.values()
+    assert isinstance(api, httpx.Client)
+    assert isinstance(api, TradeAPI)
+    assert isinstance(api, AccountAPI)
+    # an upgrade of python-okx that gave both classes a method of the same name would shadow one
+    shared = {n for n in vars(TradeAPI) if not n.startswith("__")} & set(vars(AccountAPI))
+    assert shared == set()
+    client.close()

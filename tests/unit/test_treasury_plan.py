@@ -49,9 +49,17 @@ def test_weights_set_the_targets() -> None:
     assert [(m.src, m.dst) for m in p.moves] == [("b", "a")]
 
 
-def test_funding_is_drawn_first_then_trading() -> None:
+def test_one_source_per_move_when_one_covers_it_funding_first() -> None:
+    # 1500 leaves a: its funding (500) cannot cover it, its trading account can: one transfer
     p = plan([node("a", "13000", funding="500"), node("b", "10000"), node("c", "10000")])
-    assert [(m.src_kind, m.amount) for m in p.moves] == [("6", D("500")), ("18", D("1000.00"))]
+    assert [(m.src_kind, m.amount) for m in p.moves] == [("18", D("1500.00"))]
+    rich = plan([node("a", "13000", funding="2000"), node("b", "10000"), node("c", "10000")])
+    assert [(m.src_kind, m.amount) for m in rich.moves] == [("6", D("1500.00"))]
+    # neither covers it alone: funding first, then trading (two transfers)
+    split = plan([node("a", "13000", funding="500", movable_="500"), node("b", "10000"), node("c", "10000")])
+    assert [m.src_kind for m in split.moves] == ["6", "18"]
+    assert split.moves[0].amount == 500
+    assert split.balanced
 
 
 def test_never_more_than_may_leave_and_caps_split() -> None:

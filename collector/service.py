@@ -16,6 +16,7 @@ import threading
 import traceback
 from datetime import datetime, timedelta
 
+from bus.factory import collector_markers, is_redis, redis_client
 from collector.backfill import Backfiller, BackfillReport
 from collector.cycle import Cycle, CycleReport
 from collector.feed import CandleFeed, RestFeed
@@ -33,7 +34,7 @@ from core.intervals import Interval
 from core.markers import MarkerStore
 from core.store import CandleStore
 from exchange import PublicClient, make_public_client
-from notify.events import Crash, Event, ProcessStarted, ProcessStopped
+from notify.events import Crash, DataAlert, Event, ProcessStarted, ProcessStopped
 from notify.service import Notifier, make_notifier
 
 __all__ = ["PROCESS", "CollectorService"]
@@ -62,7 +63,11 @@ class CollectorService:
         self.plan: CollectPlan = build_plan(cfg)
         self.history: HistoryPlan = history_plan(cfg)
         self.store = CandleStore(cfg.candles_dir, cfg.candle_timezone)
-        self.markers = MarkerStore(cfg.markers_dir)
+        # issue #17: with DATA_BUS = Redis(...) markers (and the bars they vouch for) are also published
+        self.bus = redis_client(cfg) if is_redis(cfg) else None
+        self.markers: MarkerStore = collector_markers(
+            cfg, self.store, self.bus, self.clock, self.plan.instruments, self.keep_bars(), self._bus_down
+        )
         self._own_client = client is None
         self.client = client or make_public_client(cfg.exchange, self.clock, max_workers=max_workers)
         self._own_notifier = notifier is None
@@ -134,6 +139,9 @@ class CollectorService:
     def keep_bars(self) -> dict[Interval, int]:
         """Rows each interval's CSV must keep for the history plan (a floor for ``max_csv_rows``)."""
         return {iv: math.ceil(self.history.span / iv.delta) + 1 for iv in self.plan.intervals}
+
+    def _bus_down(self, detail: str) -> None:
+        self.notify(DataAlert(PROCESS, "bus_down", detail))
 
     def notify(self, event: Event) -> None:
         try:
@@ -235,6 +243,8 @@ class CollectorService:
             self.client.close()
         if self._own_notifier:
             self.notifier.close()
+        if self.bus is not None:
+            self.bus.close()
 
     def __enter__(self) -> CollectorService:
         return self

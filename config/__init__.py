@@ -5,7 +5,7 @@ the account's API key, secret and passphrase from the environment (or a git-igno
 Secrets never live in config.py.
 """
 
-from config.builders import Account, Collector, DingTalk, Exchange, Notify, Strategy, Trader
+from config.builders import Account, Collector, DingTalk, Exchange, Files, Notify, Redis, Strategy, Trader
 from config.credentials import Credentials, resolve_credentials, resolve_secret_env
 from config.loader import DEFAULT_CONFIG_PATH, add_config_argument, load_config
 from config.schema import (
@@ -30,9 +30,11 @@ __all__ = [
     "DingTalkSettings",
     "Exchange",
     "ExchangeSettings",
+    "Files",
     "FleetConfig",
     "Notify",
     "NotifySettings",
+    "Redis",
     "Strategy",
     "StrategySettings",
     "Trader",

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-__all__ = ["Account", "Collector", "DingTalk", "Draft", "Exchange", "Notify", "Strategy", "Trader"]
+__all__ = [
+    "Account",
+    "Collector",
+    "DingTalk",
+    "Draft",
+    "Exchange",
+    "Files",
+    "Notify",
+    "Redis",
+    "Strategy",
+    "Trader",
+]
 
 
 class Draft:
@@ -86,3 +97,16 @@ class Account(Draft):
     """``Account(credentials="OKX_SUB1", interval="1h", strategies=[...])``."""
 
     kind = "Account"
+
+
+class Files(Draft):
+    """``DATA_BUS = Files()``: bars and markers as CSVs and marker files on this host (default)."""
+
+    kind = "Files"
+
+
+class Redis(Draft):
+    """``DATA_BUS = Redis("redis://host:6379/0", lease_s=10)``: bars, markers and leases in Redis."""
+
+    positional = ("url",)
+    kind = "Redis"

@@ -18,12 +18,24 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from config.builders import Account, Collector, DingTalk, Draft, Exchange, Notify, Strategy, Trader
+from config.builders import (
+    Account,
+    Collector,
+    DingTalk,
+    Draft,
+    Exchange,
+    Files,
+    Notify,
+    Redis,
+    Strategy,
+    Trader,
+)
 from config.credentials import missing_credential_vars, parse_env_file
 from config.schema import (
     ACCOUNT_NAME_RE,
     AccountSettings,
     CollectorSettings,
+    DataBusSettings,
     DingTalkSettings,
     ExchangeSettings,
     FleetConfig,
@@ -41,6 +53,7 @@ KNOWN_SETTINGS = (
     "ACCOUNTS",
     "CANDLE_TIMEZONE",
     "COLLECTOR",
+    "DATA_BUS",
     "DATA_DIR",
     "EXCHANGE",
     "MAX_LEVERAGE",
@@ -96,6 +109,16 @@ def _build(
     except ValidationError as exc:
         problems.extend(_pydantic_problems(where, exc, model))
         return None
+
+
+def _build_bus(draft: Any, problems: list[str]) -> DataBusSettings | None:
+    """``DATA_BUS``: ``Files()`` or ``Redis(url=...)``."""
+    if isinstance(draft, Files):
+        return _build("DATA_BUS", draft, Files, DataBusSettings, problems, {"kind": "files"})
+    if isinstance(draft, Redis):
+        return _build("DATA_BUS", draft, Redis, DataBusSettings, problems, {"kind": "redis"})
+    problems.append(f"DATA_BUS: expected Files() or Redis(url=...), got {type(draft).__name__}")
+    return None
 
 
 def _merge_trader(base: TraderSettings, draft: Any, where: str, problems: list[str]) -> TraderSettings:
@@ -231,6 +254,7 @@ def load_config(
     else:
         notify = _build("NOTIFY", notify_raw, Notify, NotifySettings, problems)
 
+    data_bus = _build_bus(settings.get("DATA_BUS", Files()), problems)
     try:
         max_leverage = Decimal(str(settings.get("MAX_LEVERAGE", 20)))
         if not max_leverage > 0:
@@ -265,6 +289,7 @@ def load_config(
             collector=collector,
             trader=trader,
             notify=notify,
+            data_bus=data_bus or DataBusSettings(),
             env=env,
         )
     except ValidationError as exc:

@@ -69,6 +69,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE fills (trade_id TEXT PRIMARY KEY, inst_id TEXT NOT NULL, ord_id TEXT, cl_ord_id TEXT,
         side TEXT, pos_side TEXT, px TEXT, sz TEXT, fee TEXT, fee_ccy TEXT, ts TEXT);
     """,
+    # issue #17: small account-level state (halt) of the files-mode AccountStore
+    """
+    CREATE TABLE account_state (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -26,6 +26,7 @@ from notify import events as ev
 from notify.format import ReportCadence
 from trader.context import TraderContext
 from trader.cycle import CycleResult, marker_deadline, run_cycle
+from trader.lease import LeaseLost
 from trader.preflight import PreflightResult, preflight
 
 __all__ = ["TraderService"]
@@ -66,7 +67,7 @@ class TraderService:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 result = run_cycle(ctx, bar_close, self.cadence)
-            except ConfigError:
+            except (ConfigError, LeaseLost):  # LeaseLost: Redis mode (#17), stop sending at once
                 raise
             except TemporaryError as exc:
                 log.warning("bar %s, attempt %d: %s", bar_close.isoformat(), attempt, exc)

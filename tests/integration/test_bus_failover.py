@@ -1,0 +1,108 @@
+"""Redis mode end to end: traders on host B trade from host A's collector exactly as from files,
+and a trader SIGKILLed mid-cycle (also between send and acknowledgement) is replaced by the standby
+on the other host without any clOrdId used twice or anything traded twice."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+
+from bus.keys import Keys
+from bus.server import RedisProcess
+from simulator.server import RunningSimulator, start_background
+from tests.integration.bus_scenario import BAR, BTC, ETH, Hosts
+from trader.lease import read_lease
+
+LOST_SINGLE = {"kind": "lost_response", "path": "/api/v5/trade/order", "method": "POST", "count": 1}
+LOST_BATCH = {"kind": "lost_response", "path": "/api/v5/trade/batch-orders", "count": 1}
+
+
+@pytest.fixture(scope="module")
+def bus_sim() -> Iterator[RunningSimulator]:
+    running = start_background(seed=11, clock_start_ms=int((BAR + timedelta(seconds=5)).timestamp() * 1000))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def _shape(orders: list[dict]) -> list[tuple]:  # type: ignore[type-arg]
+    return sorted(
+        (o["clOrdId"][:3], o["order"]["instId"], o["order"]["side"], o["order"]["ordType"], o["order"]["sz"])
+        for o in orders
+    )
+
+
+def test_redis_mode_trades_as_files_mode(
+    bus_sim: RunningSimulator, tmp_path: Path, redis_proc: RedisProcess
+) -> None:
+    files = Hosts(bus_sim, tmp_path, None)
+    files.prepare()
+    assert files.run("A") == 0, files.last_stderr[-2000:]
+    via_files = files.check("A")
+
+    bus = Hosts(bus_sim, tmp_path, redis_proc.url)
+    bus.prepare()
+    assert bus.run("B") == 0, bus.last_stderr[-2000:]  # host B: no CSV, no marker file of its own
+    via_redis = bus.check("B")
+
+    assert not bus.cfgs["B"].candles_dir.exists()
+    assert {i: (r.target, r.desired) for i, r in via_redis["signals"].items()} == {
+        i: (r.target, r.desired) for i, r in via_files["signals"].items()
+    }
+    assert _shape(via_redis["orders"]) == _shape(via_files["orders"])
+    assert len(via_redis["orders"]) == 3
+
+
+POINTS = [
+    ("after_send", [LOST_SINGLE]),  # the close accepted at OKX, the reply lost, then killed
+    ("after_ack:2", None),  # the opens acknowledged, not yet filled-and-journaled
+]
+
+
+@pytest.mark.parametrize(("crash_at", "faults"), POINTS, ids=[p for p, _ in POINTS])
+def test_standby_takes_over_after_sigkill(
+    bus_sim: RunningSimulator, tmp_path: Path, redis_proc: RedisProcess, crash_at: str, faults: list | None
+) -> None:
+    hosts = Hosts(bus_sim, tmp_path, redis_proc.url, lease_s=2)
+    hosts.prepare()
+    assert hosts.run("A", crash_at, faults) == -9, hosts.last_stderr[-2000:]
+    client = redis.Redis.from_url(redis_proc.url)
+    held = read_lease(client, Keys(hosts.prefix), hosts.account)
+    assert held is not None  # the dead holder's lease is still there...
+    assert held.holder.startswith("hostA:")
+    started = time.monotonic()
+    assert hosts.run("B") == 0, hosts.last_stderr[-2000:]  # ...so B waits as a standby, then takes over
+    assert time.monotonic() - started >= held.ttl_ms / 1000 - 0.5
+    assert "adopted from Redis" in hosts.last_stderr
+    hosts.check("B")
+    client.close()
+
+
+def test_hot_standby_waits_while_the_holder_lives(
+    bus_sim: RunningSimulator, tmp_path: Path, redis_proc: RedisProcess
+) -> None:
+    hosts = Hosts(bus_sim, tmp_path, redis_proc.url, lease_s=2)
+    hosts.prepare()
+    client = redis.Redis.from_url(redis_proc.url)
+    keys = Keys(hosts.prefix)
+    a = hosts.start("A", "after_send:2")  # killed between sending the opens and their acknowledgement
+    deadline = time.monotonic() + 30
+    while read_lease(client, keys, hosts.account) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    b = hosts.start("B")  # a hot standby on the other host
+    a.communicate(timeout=60)
+    assert a.returncode == -9
+    _, err = b.communicate(timeout=90)
+    assert b.returncode == 0, err[-2000:]
+    assert "hot standby; lease held by hostA" in err
+    hosts.check("B")
+    info = read_lease(client, keys, hosts.account)
+    assert info is None  # released on a clean stop
+    client.close()
+    assert {BTC, ETH} <= {o["order"]["instId"] for o in hosts.orders()}

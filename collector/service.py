@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import traceback
 from datetime import datetime, timedelta
 
-from bus.factory import collector_markers, is_redis, redis_client
+from bus.factory import collector_markers, host_name, is_redis, redis_client
+from bus.keys import Keys
 from collector.backfill import Backfiller, BackfillReport
 from collector.cycle import Cycle, CycleReport
 from collector.feed import CandleFeed, RestFeed
@@ -25,6 +27,7 @@ from collector.fetch import CycleStopped, Fetcher
 from collector.housekeeping import Housekeeper
 from collector.plan import CollectPlan, build_plan
 from collector.schedule import BarCloseTrigger, build_scheduler
+from collector.shard import Membership, ShardedCycle
 from collector.ws_feed import WsFeed
 from collector.ws_plan import deadline_s
 from config.plan import HistoryPlan, history_plan
@@ -101,6 +104,8 @@ class CollectorService:
             notify=self.notify,
             process=PROCESS,
         )
+        # issue #17: in Redis mode collectors on several hosts split the instruments (collector/shard.py)
+        self.sharded = self._make_sharded() if self.bus is not None else None
         self.housekeeper = Housekeeper(
             self.plan,
             self.store,
@@ -129,6 +134,13 @@ class CollectorService:
             per_connection=settings.ws_per_connection,
             stop=self.stop_event,
         )
+
+    def _make_sharded(self) -> ShardedCycle:
+        assert self.bus is not None
+        bus = self.cfg.data_bus
+        name = f"{host_name(bus)}:{os.getpid()}"
+        membership = Membership(self.bus, Keys(bus.prefix), name, bus.lease_s)
+        return ShardedCycle(self.cycle, self.plan, membership, stop=self.stop_event, clock=self.clock)
 
     @property
     def close_delay_s(self) -> float:
@@ -174,7 +186,7 @@ class CollectorService:
     # ---- the loop -----------------------------------------------------------------------------
     def run_cycle(self, close: datetime) -> CycleReport:
         """One bar close (tests call this directly)."""
-        report = self.cycle.run(close)
+        report = self.sharded.run(close) if self.sharded is not None else self.cycle.run(close)
         self.last_close = close
         self.feed_journal.record(self.feed.status(), self.clock.now())
         return report
@@ -207,6 +219,8 @@ class CollectorService:
         """Start up, then run every base close until :meth:`request_stop`."""
         self.notify(ProcessStarted(PROCESS, self.describe()))
         try:
+            if self.sharded is not None:
+                self.sharded.membership.start()
             self.feed.start()
             self.start_up()
             if self.stop_event.is_set():
@@ -243,6 +257,8 @@ class CollectorService:
             self.client.close()
         if self._own_notifier:
             self.notifier.close()
+        if self.sharded is not None:
+            self.sharded.membership.stop()
         if self.bus is not None:
             self.bus.close()
 

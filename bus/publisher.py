@@ -31,6 +31,7 @@ import redis
 from bus.codec import bar_fields, marker_fields
 from bus.connect import guarded
 from bus.keys import Keys, id_time, time_id
+from core.bars import Bar
 from core.clock import Clock
 from core.intervals import Interval, parse_interval
 from core.markers import InstrumentStatus, Marker
@@ -60,39 +61,62 @@ class BusPublisher:
         self.keep = dict(keep)
         self._last: dict[str, datetime | None] = {}  # stream key -> time of its last entry
 
-    def _stream_last(self, key: str) -> datetime | None:
-        if key not in self._last:
-            entries = self.client.xrevrange(key, count=1)
+    def _load_last(self, keys: list[str]) -> None:
+        """Fill the cache of stream ends for ``keys`` (one pipelined round trip)."""
+        missing = [k for k in keys if k not in self._last]
+        if not missing:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for key in missing:
+            pipe.xrevrange(key, count=1)
+        for key, entries in zip(missing, pipe.execute(), strict=True):
             self._last[key] = id_time(entries[0][0]) if entries else None
-        return self._last[key]
+
+    def _pending(self, key: str, inst_id: str, interval: Interval, upto: datetime) -> list[Bar]:
+        keep = self.keep.get(interval, 1000)
+        last = self._last[key]
+        if last is not None and last >= upto:
+            return []
+        need = keep if last is None else min(keep, math.ceil((upto - last) / interval.delta) + 1)
+        bars = [b for b in self.store.tail(inst_id, interval, need + 1) if b.ts <= upto]
+        return [b for b in bars if last is None or b.ts > last][-keep:]
+
+    def publish(self, items: Sequence[tuple[str, Interval, datetime]]) -> int:
+        """Publish, for each ``(instrument, interval, upto)``, the bars after its stream's last entry
+        through ``upto`` (read from the CSV), all in one pipeline. Returns how many bars."""
+        keyed = [(self.keys.bars(inst, iv), inst, iv, upto) for inst, iv, upto in items]
+        with guarded("publishing bars"):
+            try:
+                self._load_last([k for k, *_ in keyed])
+                pipe = self.client.pipeline(transaction=False)
+                sent: list[tuple[str, datetime]] = []
+                for key, inst, iv, upto in keyed:
+                    keep = self.keep.get(iv, 1000)
+                    for bar in self._pending(key, inst, iv, upto):
+                        pipe.xadd(key, bar_fields(bar), id=time_id(bar.ts), maxlen=keep, approximate=True)
+                        sent.append((key, bar.ts))
+                results = pipe.execute(raise_on_error=False) if sent else []
+            except BaseException:
+                self._last.clear()  # Redis may have restarted empty: ask again next time
+                raise
+        for (key, ts), result in zip(sent, results, strict=True):
+            if isinstance(result, redis.ResponseError):
+                if "equal or smaller" not in str(result):
+                    raise result
+                self._last.pop(key, None)  # another collector published it first: re-read its end
+            elif key in self._last:
+                self._last[key] = ts
+        return len(sent)
 
     def publish_bars(self, inst_id: str, interval: Interval, upto: datetime) -> int:
         """Publish ``inst_id``'s bars after its stream's last entry through ``upto`` (from the CSV)."""
-        key = self.keys.bars(inst_id, interval)
-        keep = self.keep.get(interval, 1000)
-        with guarded(f"publishing {inst_id} {interval} bars"):
-            last = self._stream_last(key)
-            if last is not None and last >= upto:
-                return 0
-            need = keep if last is None else min(keep, math.ceil((upto - last) / interval.delta) + 1)
-            bars = [b for b in self.store.tail(inst_id, interval, need + 1) if b.ts <= upto]
-            bars = [b for b in bars if last is None or b.ts > last][-keep:]
-            if not bars:
-                return 0
-            pipe = self.client.pipeline(transaction=False)
-            for bar in bars:
-                pipe.xadd(key, bar_fields(bar), id=time_id(bar.ts), maxlen=keep, approximate=True)
-            pipe.execute()
-            self._last[key] = bars[-1].ts
-        return len(bars)
+        return self.publish([(inst_id, interval, upto)])
 
     def report(self, marker: Marker, expected: Sequence[str]) -> bool:
         """Publish the bars ``marker`` vouches for, report its statuses, and publish the interval's
         marker if every instrument in ``expected`` has now reported. True if this call published it."""
         iv = parse_interval(marker.interval)
-        for inst, status in sorted(marker.instruments.items()):
-            if status.last_candle is not None:
-                self.publish_bars(inst, iv, status.last_candle)
+        self.publish([(i, iv, s.last_candle) for i, s in sorted(marker.instruments.items()) if s.last_candle])
         key = self.keys.reports(iv, marker.bar_close)
         statuses = {inst: json.dumps(s.to_json()) for inst, s in marker.instruments.items()}
         with guarded(f"reporting the {iv} close {marker.bar_close.isoformat()}"):

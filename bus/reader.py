@@ -15,6 +15,7 @@ the bar is retried, never traded on part of its data.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -43,10 +44,14 @@ _RETRY_S = 1.0
 
 
 class Cursor:
-    """The last marker id seen per interval, persisted atomically in ``path``."""
+    """The last marker id seen per interval, persisted atomically in ``path``.
+
+    :meth:`advance` only records the id; :meth:`flush` writes the file, which the marker wait does
+    before it blocks for the next marker — off the path from a marker's arrival to the trade."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._dirty = False
         try:
             self._ids: dict[str, str] = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -56,9 +61,13 @@ class Cursor:
         return self._ids.get(interval, "0-0")
 
     def advance(self, interval: str, entry_id: str) -> None:
-        if _id_key(entry_id) <= _id_key(self.get(interval)):
+        if _id_key(entry_id) > _id_key(self.get(interval)):
+            self._ids[interval] = entry_id
+            self._dirty = True
+
+    def flush(self) -> None:
+        if not self._dirty:
             return
-        self._ids[interval] = entry_id
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".cursor.", dir=self.path.parent)
         try:
@@ -68,6 +77,7 @@ class Cursor:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        self._dirty = False
 
 
 def _id_key(entry_id: str) -> tuple[int, int]:
@@ -131,6 +141,7 @@ class RedisMarkers:
         """Block until the marker of ``bar_close`` arrives, ``deadline`` passes or ``stop`` is set."""
         name = str(interval)
         key, wanted = self.keys.markers(name), time_id(bar_close)
+        self.cursor.flush()  # what the last wait saw, persisted before blocking again
         down = False
         while True:
             now = clock.now()
@@ -156,17 +167,40 @@ class RedisMarkers:
 
 
 class RedisBars:
-    """Bar tails from the instrument streams (what :class:`core.store.CandleStore` is for files)."""
+    """Bar tails from the instrument streams (what :class:`core.store.CandleStore` is for files).
+
+    A tail is read once with ``XREVRANGE``; afterwards only the entries after the last one held are
+    fetched (``XRANGE (last +``) — stream entries never change once added — so at each close a
+    trader reads one new bar, not its whole lookback. A tail that does not continue bar by bar is
+    read again whole."""
 
     def __init__(self, client: redis.Redis, keys: Keys, tz: str) -> None:
-        self.client: Any = client  # redis-py's stubs mix in the asyncio types
+        self.client: Any = client
         self.keys = keys
         self.tz = tz
+        self._held: dict[str, list[Bar]] = {}
+
+    def _read(self, key: str, n: int) -> list[Bar]:
+        rows = call(f"reading {key}", lambda: self.client.xrevrange(key, count=n))
+        return [bar_from_entry(eid, raw, f"{key} {_text(eid)}") for eid, raw in reversed(rows)]
 
     def tail(self, inst_id: str, interval: Interval | str, n: int) -> list[Bar]:
         """The last ``n`` closed bars, ascending (fewer if the stream is shorter)."""
         if n <= 0:
             return []
         key = self.keys.bars(inst_id, interval)
-        rows = call(f"reading {inst_id} {interval} bars", lambda: self.client.xrevrange(key, count=n))
-        return [bar_from_entry(eid, raw, f"{key} {_text(eid)}") for eid, raw in reversed(rows)]
+        held = self._held.get(key)
+        if held is None or len(held) < n:
+            bars = self._read(key, n)
+        else:
+            start = f"({time_id(held[-1].ts)}"
+            rows = call(f"reading {key}", lambda: self.client.xrange(key, start, "+"))
+            new = [bar_from_entry(eid, raw, f"{key} {_text(eid)}") for eid, raw in rows]
+            step = held[-1].ts - held[-2].ts if len(held) > 1 else None
+            chained = [held[-1], *new]
+            if step is not None and all(b.ts - a.ts == step for a, b in itertools.pairwise(chained)):
+                bars = (held + new)[-max(n, len(held)):]
+            else:
+                bars = self._read(key, n)
+        self._held[key] = bars
+        return bars[-n:]

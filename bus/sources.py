@@ -80,11 +80,10 @@ class PublishingMarkerStore(MarkerStore):
         self.on_down = on_down
 
     def write(self, marker: Marker) -> Path:
-        path = super().write(marker)
         iv = parse_interval(marker.interval)
-        try:
+        try:  # Redis first: the remote traders wait on it; the CSVs it reads back are written already
             self.publisher.report(marker, self.expected.get(iv, tuple(marker.instruments)))
         except BusUnavailable as exc:
             log.warning("%s", exc)
             self.on_down(str(exc))
-        return path
+        return super().write(marker)

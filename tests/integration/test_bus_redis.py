@@ -162,6 +162,7 @@ def test_cursor_is_persisted_and_resumed(tmp_path: Path, redis_client: redis.Red
     rig.markers.write(marker(close, {BTC: "ok"}))
     thread.join(5)
     assert waiter["m"] is not None
+    assert rig.reader.wait(IV, close + IV.delta, wall.now(), wall) is None  # the next wait persists it
     assert Cursor(tmp_path / "cursor.json").get(IV.name) == time_id(close)
 
 
@@ -213,3 +214,22 @@ def test_redis_url_password_is_redacted() -> None:
     with pytest.raises(ValueError, match=r"\*\*\*") as err:
         connect("http://:s3cret@db")
     assert "s3cret" not in str(err.value)
+
+
+def test_tail_reads_only_new_bars_and_stays_exact(tmp_path: Path, redis_client: redis.Redis) -> None:
+    rig = Rig(tmp_path, redis_client, expected=(BTC,))
+    history = bars(T0 + IV.delta * 40, 41)
+    close = T0 + IV.delta * 30
+    rig.store.rewrite(BTC, IV, history[:30])
+    rig.markers.write(marker(close, {BTC: "ok"}))
+    assert rig.bars.tail(BTC, IV, 5) == rig.store.tail(BTC, IV, 5)
+    for k in range(31, 34):  # three more closes
+        rig.store.rewrite(BTC, IV, history[:k])
+        rig.markers.write(marker(T0 + IV.delta * k, {BTC: "ok"}))
+        assert rig.bars.tail(BTC, IV, 5) == rig.store.tail(BTC, IV, 5)
+    assert rig.bars.tail(BTC, IV, 20) == rig.store.tail(BTC, IV, 20)  # a longer tail: read whole
+    # a stream rebuilt with a hole (say Redis restarted empty and only newer bars came back)
+    redis_client.delete(rig.keys.bars(BTC, IV))
+    newer = history[36:41]
+    redis_client.xadd(rig.keys.bars(BTC, IV), bar_fields(newer[0]), id=time_id(newer[0].ts))  # type: ignore[arg-type]
+    assert rig.bars.tail(BTC, IV, 5) == newer[:1]  # not glued onto the bars held before the hole

@@ -26,6 +26,7 @@ BENCHES: dict[str, list[str]] = {
     "feed": ["bench.bench_feed"],
     "trader": ["bench.bench_trader", "--repeats", "3"],
     "gateway": ["bench.bench_gateway"],
+    "bus": ["bench.bench_bus"],
 }
 ROOT = Path(__file__).resolve().parents[1]
 

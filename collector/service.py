@@ -117,6 +117,8 @@ class CollectorService:
             notify=self.notify,
             process=PROCESS,
         )
+        if self.sharded is not None:  # verify only this collector's share (#17)
+            self.sharded.followers.append(self.housekeeper)
         self.last_close: datetime | None = None
 
     def _make_feed(self) -> CandleFeed:

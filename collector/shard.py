@@ -140,6 +140,7 @@ class ShardedCycle:
         lease_s = membership.lease_ms / 1000
         self.complete_wait_s = complete_wait_s if complete_wait_s is not None else lease_s * 1.5
         self.share: tuple[str, ...] = ()
+        self.followers: list[Any] = []  # other holders of a ``plan`` to restrict (the housekeeper)
 
     def _take_share(self, members: list[str]) -> tuple[str, ...]:
         if self.membership.name not in members:
@@ -151,7 +152,9 @@ class ShardedCycle:
                      self.membership.name, len(share), total, len(members))  # fmt: skip
             self.share = share
             self.membership.publish_share(share)
-        self.cycle.plan = restrict(self.full, share)
+        mine = restrict(self.full, share)
+        for holder in (self.cycle, *self.followers):
+            holder.plan = mine
         return share
 
     def _complete(self, close: datetime) -> bool:

@@ -87,7 +87,7 @@ def test_standby_takes_over_after_sigkill(
 def test_hot_standby_waits_while_the_holder_lives(
     bus_sim: RunningSimulator, tmp_path: Path, redis_proc: RedisProcess
 ) -> None:
-    hosts = Hosts(bus_sim, tmp_path, redis_proc.url, lease_s=2)
+    hosts = Hosts(bus_sim, tmp_path, redis_proc.url, lease_s=5)  # outlasts B's start-up on a busy machine
     hosts.prepare()
     client = redis.Redis.from_url(redis_proc.url)
     keys = Keys(hosts.prefix)
@@ -106,3 +106,28 @@ def test_hot_standby_waits_while_the_holder_lives(
     assert info is None  # released on a clean stop
     client.close()
     assert {BTC, ETH} <= {o["order"]["instId"] for o in hosts.orders()}
+
+
+MORE_POINTS = [
+    ("cycle_start", None),
+    ("after_targets", None),
+    ("after_intent", None),  # the close journaled (and replicated), not sent
+    ("after_ack", None),
+    ("after_closes", None),
+    ("after_intent:2", None),
+    ("after_send:2", [LOST_BATCH]),  # the opens' batch accepted, its reply lost, then killed
+    ("before_done", None),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("crash_at", "faults"), MORE_POINTS, ids=[p for p, _ in MORE_POINTS])
+def test_standby_takes_over_at_every_step(
+    bus_sim: RunningSimulator, tmp_path: Path, redis_proc: RedisProcess, crash_at: str, faults: list | None
+) -> None:
+    hosts = Hosts(bus_sim, tmp_path, redis_proc.url, lease_s=1)
+    hosts.prepare()
+    assert hosts.run("A", crash_at, faults) == -9, hosts.last_stderr[-2000:]
+    assert hosts.run("B") == 0, hosts.last_stderr[-2000:]
+    hosts.check("B")
+    assert 3 <= len(hosts.orders()) <= 4  # close, open, open — plus one whose first try never reached OKX

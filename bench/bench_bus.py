@@ -98,7 +98,8 @@ def close_to_ready(sims: list[RunningSimulator], services: list[CollectorService
     took = time.perf_counter() - started
     for t in threads:
         t.join()
-    marker = Marker.from_json(client.xrange(keys.markers(M1), entry, entry)[0][1][b"marker"].decode())
+    rows: Any = client.xrange(keys.markers(M1), entry, entry)
+    marker = Marker.from_json(rows[0][1][b"marker"].decode())
     ready = [i for i in marker.instruments if marker.is_ready(i)]
     if len(ready) != len(services[0].plan.all_instruments):
         raise SystemExit(f"close not complete: {len(ready)} of {len(services[0].plan.all_instruments)} ready")

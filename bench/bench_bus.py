@@ -155,6 +155,7 @@ def _reader(mode: str, root: Path, url: str, inst: str, closes: int, out: Any) -
         marks = RedisMarkers(client, keys, Cursor(root / f"cursor-{os.getpid()}.json"))
     out.put(("ready", None))
     got = []
+    cpu = time.process_time()
     for k in range(closes):
         close = START + M1.delta * (k + 1)
         marker = marks.wait(M1, close, wall.now() + timedelta(seconds=60), wall, poll_s=0.05)
@@ -163,7 +164,7 @@ def _reader(mode: str, root: Path, url: str, inst: str, closes: int, out: Any) -
         if marker is None or close - M1.delta not in {b.ts for b in tail}:  # a later one may be in too
             out.put(("error", f"{mode} close {close}: marker {marker is not None}, bar not in the tail"))
             return
-    out.put(("done", got))
+    out.put(("done", (got, (time.process_time() - cpu) / closes)))
 
 
 def fanout(mode: str, traders: int, closes: int, root: Path, url: str) -> list[float]:
@@ -199,20 +200,26 @@ def fanout(mode: str, traders: int, closes: int, root: Path, url: str) -> list[f
         markers.write(Marker("1m", close - M1.delta, close, close, statuses))
         time.sleep(0.2)
     lat: list[float] = []
+    cpus: list[float] = []
     for _ in procs:
         kind, value = out.get(timeout=120)
         if kind != "done":
             raise SystemExit(str(value))
-        lat.extend(got - sent for got, sent in zip(value, published, strict=True))
+        times, cpu = value
+        cpus.append(cpu)
+        lat.extend(got - sent for got, sent in zip(times, published, strict=True))
     for proc in procs:
         proc.join(timeout=30)
     if pub is not None:
         pub.close()
+    print(f"  {mode:>5}: reader CPU per close {statistics.mean(cpus) * 1000:.2f} ms (x {traders} readers)")
     return sorted(lat)
 
 
 def bench_fanout(traders: int, closes: int, tmp: Path, url: str) -> None:
-    print(f"\n== fan-out: {traders} subscribed trader processes, {closes} closes, 100-bar tails ==")
+    load = os.getloadavg()[0]
+    print(f"\n== fan-out: {traders} subscribed trader processes, {closes} closes, 100-bar tails; "
+          f"{os.cpu_count()} CPU(s), load average {load:.1f} ==")
     p99 = {}
     for mode in ("files", "redis"):
         lat = fanout(mode, traders, closes, tmp / f"fanout-{mode}", url)
@@ -220,7 +227,7 @@ def bench_fanout(traders: int, closes: int, tmp: Path, url: str) -> None:
         print(f"  {mode:>5}: {len(lat)} deliveries, p50 {lat[len(lat) // 2] * 1000:.1f} ms, "
               f"p99 {p99[mode]:.1f} ms, max {lat[-1] * 1000:.1f} ms")  # fmt: skip
     emit("bus", f"bar fan-out p99 to {traders} traders: Redis vs files polling", p99["redis"], p99["files"],
-         unit="ms", target="< 50 ms")  # fmt: skip
+         unit="ms", target="< 50 ms", note=f"load average {load:.1f} on {os.cpu_count()} CPU(s)")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -101,14 +101,14 @@ class Hosts:
         closes = {BTC: self.sim.control.price(BTC), ETH: self.sim.control.price(ETH)}
         publish_bar(store, markers, IV, BAR, {BTC: -1, ETH: 1}, closes)
 
-    def start(self, host: str, crash_at: str | None = None) -> subprocess.Popen[str]:
+    def start(self, host: str, crash_at: str | None = None, *, once: bool = True) -> subprocess.Popen[str]:
         env = {k: v for k, v in os.environ.items() if k not in (CRASH_ENV, CLOCK_ENV)}
         env[CLOCK_ENV] = self.clock().spec()
         if crash_at:
             env[CRASH_ENV] = crash_at
         cfg = self.cfgs[host]
         return subprocess.Popen(
-            [sys.executable, "-m", "trader", self.account, "--config", str(cfg.source), "--once"],
+            [sys.executable, "-m", "trader", self.account, "--config", str(cfg.source), *(["--once"] * once)],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
 

@@ -174,6 +174,15 @@ def test_no_marker_by_the_deadline_returns_none(tmp_path: Path, redis_client: re
     assert 0.5 < time.monotonic() - started < 3
 
 
+def test_a_fake_clock_reaches_the_deadline(tmp_path: Path, redis_client: redis.Redis) -> None:
+    rig = Rig(tmp_path, redis_client)
+    clock = FakeClock(T0)
+    started = time.monotonic()
+    assert rig.reader.wait(IV, T0, T0 + timedelta(seconds=55), clock) is None
+    assert time.monotonic() - started < 2
+    assert clock.now() >= T0 + timedelta(seconds=55)
+
+
 def test_redis_down_trader_waits_alerts_and_continues(tmp_path: Path, redis_proc: RedisProcess) -> None:
     client = connect(redis_proc.url, timeout_s=0.5)
     rig = Rig(tmp_path, client, expected=(BTC,))

@@ -21,6 +21,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -46,11 +47,15 @@ _RETRY_S = 1.0
 class Cursor:
     """The last marker id seen per interval, persisted atomically in ``path``.
 
-    :meth:`advance` only records the id; :meth:`flush` writes the file, which the marker wait does
-    before it blocks for the next marker — off the path from a marker's arrival to the trade."""
+    :meth:`advance` only records the id; :meth:`flush` writes the file (at most every
+    ``every_s``, unless forced), which the marker wait does before it blocks for the next marker —
+    off the path from a marker's arrival to the trade. A cursor a little behind is harmless: the
+    wait looks the wanted close up by its id, and XREAD from an older id only returns more."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, every_s: float = 5.0) -> None:
         self.path = Path(path)
+        self.every_s = every_s
+        self._flushed = -every_s
         self._dirty = False
         try:
             self._ids: dict[str, str] = json.loads(self.path.read_text(encoding="utf-8"))
@@ -65,9 +70,11 @@ class Cursor:
             self._ids[interval] = entry_id
             self._dirty = True
 
-    def flush(self) -> None:
-        if not self._dirty:
+    def flush(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self._dirty or (not force and now - self._flushed < self.every_s):
             return
+        self._flushed = now
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".cursor.", dir=self.path.parent)
         try:

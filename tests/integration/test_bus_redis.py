@@ -164,6 +164,10 @@ def test_cursor_is_persisted_and_resumed(tmp_path: Path, redis_client: redis.Red
     assert waiter["m"] is not None
     assert rig.reader.wait(IV, close + IV.delta, wall.now(), wall) is None  # the next wait persists it
     assert Cursor(tmp_path / "cursor.json").get(IV.name) == time_id(close)
+    assert rig.reader.cursor.every_s > 0  # later ids are persisted at most that often, or when forced
+    rig.reader.cursor.advance(IV.name, time_id(close + IV.delta))
+    rig.reader.cursor.flush(force=True)
+    assert Cursor(tmp_path / "cursor.json").get(IV.name) == time_id(close + IV.delta)
 
 
 def test_no_marker_by_the_deadline_returns_none(tmp_path: Path, redis_client: redis.Redis) -> None:

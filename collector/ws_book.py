@@ -8,7 +8,8 @@ out-of-order pushes are harmless: a later confirm of the same bar replaces the e
 may revise a bar), an unconfirmed push never touches a confirmed bar.
 
 :attr:`changed` is set whenever something the cycle waits for happens (a confirm, an instrument
-going live, down or refused), so the cycle sleeps on it instead of polling.
+going live, down or refused), so the cycle sleeps on it instead of polling; :meth:`take_dirty`
+names the instruments concerned, so each wake-up looks at those alone.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class CandleBook:
         self._refused: dict[str, str] = {}
         self._reconnects = 0
         self._pushes = 0
+        self._dirty: set[str] = set()  # instruments whose state changed since take_dirty()
 
     # ---- writers (connection tasks) -------------------------------------------------------------
     def add(self, candles: Iterable[Candle]) -> None:
@@ -57,23 +59,26 @@ class CandleBook:
                     self._newest[c.inst_id] = c.ts
                 if c.confirmed:
                     self._confirmed.setdefault(c.inst_id, {})[c.ts] = c
+                    self._dirty.add(c.inst_id)
                     confirmed = True
         if confirmed:
             self.changed.set()
 
     def set_live(self, inst_ids: Iterable[str], live: bool) -> None:
+        ids = set(inst_ids)
         with self._lock:
+            self._dirty |= ids
             if live:
-                ids = set(inst_ids)
                 self._live |= ids
                 for inst in ids:
                     self._refused.pop(inst, None)
             else:
-                self._live -= set(inst_ids)
+                self._live -= ids
         self.changed.set()
 
     def refuse(self, inst_id: str, reason: str) -> None:
         with self._lock:
+            self._dirty.add(inst_id)
             self._refused[inst_id] = reason
             self._live.discard(inst_id)
         self.changed.set()
@@ -83,6 +88,12 @@ class CandleBook:
             self._reconnects += 1
 
     # ---- readers (the cycle) --------------------------------------------------------------------
+    def take_dirty(self) -> set[str]:
+        """Instruments with a new confirm, or gone live, down or refused, since the last call."""
+        with self._lock:
+            dirty, self._dirty = self._dirty, set()
+        return dirty
+
     def is_live(self, inst_id: str) -> bool:
         with self._lock:
             return inst_id in self._live

@@ -12,6 +12,10 @@ A subscription refused with an error event (60018 unknown instrument, 60012/6001
 isolated: once the request has settled, its still unacknowledged instruments are subscribed again
 in halves until a single refused instrument is left; that one is marked refused in the book (so
 REST serves it — and fails it — alone) and the others stream normally.
+
+Keep-alive, backoff and the connection gate count in the event loop's monotonic time, not the
+process clock: OKX's 30 s idle rule and 3-attempts-per-second limit are wall-time rules, also
+when a demo runs a scaled clock.
 """
 
 from __future__ import annotations
@@ -91,6 +95,7 @@ class WsConnection:
         self._pending: dict[str, set[str]] = {}
         self._seq = 0
         self._acked = False
+        self._tasks: set[asyncio.Task[None]] = set()
         self.connects = 0
 
     @property
@@ -116,6 +121,8 @@ class WsConnection:
             except (aiohttp.ClientError, TimeoutError, OSError, _Dead) as exc:
                 if not stopping.is_set():
                     log.warning("%s: %s: %s", self.name, type(exc).__name__, exc)
+            except Exception:  # a bug must not end the feed: log it, reconnect
+                log.exception("%s: unexpected error; reconnecting", self.name)
             finally:
                 self._ws = None
                 self._pending.clear()
@@ -167,7 +174,15 @@ class WsConnection:
             return
         half = len(left) // 2
         for part in (left[:half], left[half:]):
-            asyncio.get_running_loop().create_task(self._subscribe(part))
+            task = asyncio.get_running_loop().create_task(self._resubscribe(part))
+            self._tasks.add(task)  # keep a reference until it is done
+            task.add_done_callback(self._tasks.discard)
+
+    async def _resubscribe(self, inst_ids: Sequence[str]) -> None:
+        try:
+            await self._subscribe(inst_ids)
+        except (aiohttp.ClientError, OSError) as exc:  # the connection is going; run() reconnects
+            log.warning("%s: resubscribe failed: %s", self.name, exc)
 
     # ---- reading --------------------------------------------------------------------------------
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:

@@ -148,9 +148,12 @@ class WsFeed:
         pushed: dict[str, list[Candle]] = {}
         rest: dict[str, datetime | None] = {}
         undecided = dict(last)
+        look = set(undecided)
         while True:
             self.book.changed.clear()  # before looking: a push from now on wakes the sleep below
-            for inst, ts in list(undecided.items()):
+            look |= self.book.take_dirty()
+            for inst in look & undecided.keys():
+                ts = undecided[inst]
                 run = None if ts is None else self.book.run(inst, ts + self.base.delta, target)
                 if run is not None:
                     pushed[inst] = run
@@ -165,6 +168,7 @@ class WsFeed:
             if self.stop is not None and self.stop.is_set():
                 raise CycleStopped(f"stopped while waiting for bar {target.isoformat()}")
             self.clock.sleep(min(remaining, _WAKE_S), self.book.changed)
+            look = set()  # from now on only what changed
         rest.update(undecided)
         return pushed, rest, sorted(undecided)
 

@@ -14,6 +14,7 @@ import pytest
 
 from collector.feed_journal import FeedJournal
 from simulator.server import RunningSimulator
+from tests.integration.test_collector_support import make_rig
 from tests.integration.ws_support import WsRig, make_ws_rig, wait_for
 
 CLOSE = datetime(2024, 3, 1, 0, 0, tzinfo=UTC)
@@ -60,6 +61,7 @@ def test_normal_closes_come_from_pushes_alone(rig: WsRig, sim: RunningSimulator)
     last = rig.feed.last
     assert last is not None
     assert (last.via_push, last.via_rest, last.fallback) == (3, 0, ())
+    assert rig.service.close_delay_s == 0.0  # the cycle starts at the close and waits for pushes
     assert last.ready_s < 1.0  # within the push delay, well before the 1 s REST deadline
     assert candle_requests(sim) == []  # not one REST candle request
     assert_native(rig)
@@ -191,3 +193,24 @@ def test_text_pings_keep_a_quiet_connection_open(
         assert (sim.control.ws()["connections_total"] == total) is survives
     finally:
         rig.close_all()
+
+
+def test_the_rest_feed_polls_every_instrument(sim: RunningSimulator, tmp_path: Path) -> None:
+    rig = make_rig(sim, tmp_path, {"a": ("1m", list(INSTS))}, CLOSE + timedelta(seconds=1),
+                   collector="history_bars=30, confirm_retry_s=5, feed='rest'")  # fmt: skip
+    try:
+        rig.service.start_up()
+        sim.control.clear_requests()
+
+        report = rig.step()
+
+        assert report is not None
+        assert report.outcome("1m").ok == sorted(INSTS)
+        status = rig.service.feed.status()
+        assert (status.feed, status.connections) == ("rest", 0)
+        assert status.last is not None
+        assert (status.last.via_push, status.last.via_rest) == (0, 3)
+        assert candle_requests(sim) == sorted(INSTS)
+        assert rig.service.close_delay_s == 1.0  # REST waits for OKX to confirm; websocket starts at once
+    finally:
+        rig.close()

@@ -3,6 +3,7 @@ the feed journal."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ import pytest
 from collector.feed import FeedRound, FeedStatus
 from collector.feed_journal import FeedJournal, read_feed_status
 from collector.ws_book import CandleBook
+from collector.ws_conn import ConnectGate
 from collector.ws_plan import (
     MAX_ARGS_BYTES,
     backoff_s,
@@ -27,6 +29,7 @@ from core.intervals import parse_interval
 from exchange.errors import BadResponse
 from exchange.records import Candle
 from exchange.ws_parse import WsCandles, WsEvent, WsPong, candle_channel, parse_ws_frame
+from scripts.status import feed_line
 from tests.unit.test_exchange_parse import load
 
 M1 = parse_interval("1m")
@@ -213,8 +216,6 @@ def test_feed_journal_status_and_lag_lines(tmp_path: Path) -> None:
 
 
 def test_status_display_shows_the_live_feed_and_its_fallbacks(tmp_path: Path) -> None:
-    from scripts.status import feed_line
-
     last = FeedRound("websocket", T0, 3, 1, 2, 2.5, ("ETH-USDT-SWAP", "SOL-USDT"))
     FeedJournal(tmp_path).record(FeedStatus("websocket", 2, 1, 1, {"NOPE-USDT": "60018: x"}, last=last), T0)
 
@@ -225,3 +226,28 @@ def test_status_display_shows_the_live_feed_and_its_fallbacks(tmp_path: Path) ->
         "2 fell back to REST, ready 2.50s after the close; refused: NOPE-USDT"
     )
     assert feed_line(None) == "feed     : - (no bar collected yet)"
+
+
+def test_connect_gate_allows_three_attempts_per_second() -> None:
+    async def attempts() -> list[float]:
+        gate, loop = ConnectGate(3), asyncio.get_running_loop()
+        times = []
+        for _ in range(4):
+            await gate.wait()
+            times.append(loop.time())
+        return times
+
+    times = asyncio.run(attempts())
+
+    assert times[2] - times[0] < 0.5  # three at once
+    assert times[3] - times[0] >= 0.99  # the fourth waits for the window to move
+
+
+def test_take_dirty_names_what_changed_since_the_last_look() -> None:
+    book = CandleBook(M1)
+    book.add([candle(0, inst="A-B"), candle(0, inst="C-D", confirmed=False)])
+    book.set_live(["E-F"], True)
+    book.refuse("G-H", "60018: x")
+
+    assert book.take_dirty() == {"A-B", "E-F", "G-H"}  # a forming update changes nothing
+    assert book.take_dirty() == set()

@@ -96,7 +96,10 @@ class Membership:
         self.client.hset(self.keys.shares(), self.name, json.dumps(list(share)))
 
     def start(self) -> Membership:
-        self.beat()
+        try:
+            self.beat()
+        except REDIS_ERRORS as exc:  # the thread keeps trying; the collector's files go on
+            log.warning("joining the collector set failed: %s", exc)
         self._thread = threading.Thread(target=self._run, name="collector-membership", daemon=True)
         self._thread.start()
         return self
@@ -162,10 +165,13 @@ class ShardedCycle:
         return all(client.xrange(keys.markers(iv), entry, entry) for iv in self.full.closing_at(close))
 
     def run(self, close: datetime) -> CycleReport:
-        before = set(self.share)
-        self._take_share(self.membership.beat())
-        if before and not set(self.share) <= before:
-            log.info("collector %s: instruments moved here", self.membership.name)
+        try:
+            self._take_share(self.membership.beat())
+        except REDIS_ERRORS as exc:
+            # Redis down: keep the last share (everything if none yet) so the CSVs go on
+            log.warning("collector %s: membership unknown (%s); collecting %s", self.membership.name,
+                        exc, "the last share" if self.share else "every instrument")  # fmt: skip
+            self.cycle.plan = restrict(self.full, self.share or self.full.all_instruments)
         report = self.cycle.run(close)
         deadline = time.monotonic() + self.complete_wait_s
         next_close = close + self.full.base.delta  # never hold up the next close's cycle

@@ -35,8 +35,8 @@ def test_collector_keeps_its_files_through_a_redis_outage(
     sim: RunningSimulator, tmp_path: Path, redis_proc: RedisProcess
 ) -> None:
     sim.control.set_clock(START, mode="frozen")
-    path = write_config(tmp_path, sim.base_url, {"a": ("1m", INSTS)}, tz="UTC",
-                        collector='history_bars=10, confirm_retry_s=5, feed="rest", close_delay_s=0')  # fmt: skip
+    settings = 'history_bars=10, confirm_retry_s=5, feed="rest", close_delay_s=0'
+    path = write_config(tmp_path, sim.base_url, {"a": ("1m", INSTS)}, tz="UTC", collector=settings)
     bus = f"from config import Redis\nDATA_BUS = Redis({redis_proc.url!r}, prefix='cb', lease_s=2)\n"
     path.write_text(path.read_text() + bus)
     cfg = load_config(path)

@@ -1,7 +1,7 @@
 """Benchmark: the Redis data bus — collectors sharing the universe, and bar fan-out to traders.
 
     .venv/bin/python -m bench.bench_bus [--instruments 400] [--samples 2] [--latency-ms 20]
-        [--traders 50] [--closes 40] [--skip-shards | --skip-fanout]
+        [--traders 50] [--closes 40] [--lease-s 5] [--skip-shards] [--skip-fanout] [--skip-kill]
 
 **1. Close-to-ready, one vs two collectors.** ``--instruments`` 1m swaps, REST feed, OKX's per-IP
 rate limits ON. Each "host" is its own simulator (same seed, same frozen clock, so the same
@@ -10,6 +10,11 @@ to one redis-server (``DATA_BUS = Redis(...)``). Baseline: one collector owns ev
 Measured: one close's cycle, from its start until the interval's marker is in the Redis stream
 (two collectors: each collects its share concurrently; the marker is published when both shares
 have reported). Target: two <= 0.6x of one.
+
+**1b. Takeover.** Two collectors share the instruments for one close; then B stops renewing its
+membership (as a SIGKILLed process does) and A alone runs the next close. Printed: how long
+after its start A's marker of that close is complete (B's lease lapses, A collects B's share
+for the same close), and a check that no stream misses a bar.
 
 **2. Fan-out latency.** ``--traders`` reader processes (each its own Redis connection, as
 trader processes have) wait for every close's marker and then read their instrument's 100-bar
@@ -65,10 +70,11 @@ M1 = parse_interval("1m")
 
 # ---- 1. one vs two collectors ---------------------------------------------------------------------
 def collector(sim: RunningSimulator, folder: Path, insts: list[str], url: str, prefix: str,
-              host: str) -> CollectorService:  # fmt: skip
+              host: str, lease_s: float = 10) -> CollectorService:  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
     path = write_config(folder, sim.base_url, {"a": ("1m", insts)})
-    bus = f"from config import Redis\nDATA_BUS = Redis({url!r}, prefix={prefix!r}, lease_s=10, host={host!r})"
+    bus = (f"from config import Redis\n"
+           f"DATA_BUS = Redis({url!r}, prefix={prefix!r}, lease_s={lease_s}, host={host!r})")
     path.write_text(path.read_text() + bus + "\n")
     cfg = load_config(path)
     client = make_public_client(cfg.exchange, ScaledClock(datetime.now(UTC), START, 1.0), max_workers=16)
@@ -82,12 +88,13 @@ def collector(sim: RunningSimulator, folder: Path, insts: list[str], url: str, p
 
 
 def close_to_ready(sims: list[RunningSimulator], services: list[CollectorService], client: redis.Redis,
-                   keys: Keys, close: datetime) -> float:  # fmt: skip
+                   keys: Keys, close: datetime, *, beat: bool = True) -> float:  # fmt: skip
     for sim in sims:
         sim.control.set_clock(close + timedelta(seconds=1), mode="frozen")
     for service in services:
         service.clock.set(close + timedelta(seconds=1))  # type: ignore[attr-defined]
-        service.sharded.membership.beat()  # type: ignore[union-attr]
+        if beat:
+            service.sharded.membership.beat()  # type: ignore[union-attr]
     time.sleep(2.2)  # an empty budget window, as after a real bar's idle time
     entry = f"{int(close.timestamp() * 1000)}-0"
     threads = [threading.Thread(target=s.run_cycle, args=(close,)) for s in services]
@@ -136,6 +143,47 @@ def bench_shards(n: int, samples: int, latency_ms: int, tmp: Path, url: str) -> 
     print(f"one collector {one:.2f} s, two collectors {two:.2f} s: two/one = {two / one:.2f}x "
           "(target <= 0.6x)")
     client.close()
+
+
+# ---- 1b. kill one of two collectors ----------------------------------------------------------------
+def bench_kill(n: int, latency_ms: int, tmp: Path, url: str, lease_s: float) -> None:
+    """Two collectors share ``n`` instruments for one close; then B stops renewing its membership (as
+    a SIGKILLed process does) and A alone runs the next close: its marker must be complete, taking
+    over B's share once B's lease lapses, with no bar missing from any of the ``n`` streams."""
+    print(f"\n== takeover: {n} instruments, two collectors, B dies; lease {lease_s:g} s ==")
+    insts, _ = instruments(n)
+    start_ms = int(START.timestamp() * 1000)
+    options: dict[str, Any] = {"latency_ms": latency_ms, "rate_limits": True, "clock_start_ms": start_ms,
+                               "clock_frozen": True, "extra_instruments": max(0, n - len(CATALOGUE)),
+                               "seed": 7}  # fmt: skip
+    client = redis.Redis.from_url(url)
+    keys = Keys("kill")
+    with start_background(**options) as sim_a, start_background(**options) as sim_b:
+        a = collector(sim_a, tmp / "kill-A", insts, url, "kill", "benchA", lease_s)
+        b = collector(sim_b, tmp / "kill-B", insts, url, "kill", "benchB", lease_s)
+        try:
+            first = CLOSE + M1.delta
+            close_to_ready([sim_a, sim_b], [a, b], client, keys, first)
+            assert b.sharded is not None
+            b_share = len(b.sharded.share)
+            died = time.perf_counter()  # B stops renewing (its process is gone); nothing removes it
+            second = first + M1.delta
+            took = close_to_ready([sim_a], [a], client, keys, second, beat=False)
+            after = time.perf_counter() - died
+        finally:
+            a.close()
+            a.client.close()
+            b.client.close()
+    bars = RedisBars(client, keys, "UTC")
+    missing = [i for i in insts if [x.ts for x in bars.tail(i, M1, 3)][-2:] != [first - M1.delta, first]]
+    client.close()
+    if missing:
+        raise SystemExit(f"{len(missing)} stream(s) miss a bar, e.g. {missing[:3]}")
+    print(f"B owned {b_share} of {n}; A's close after B died complete {took:.2f} s after its start "
+          f"({after:.2f} s after B died); every stream has both bars")
+    emit("bus", f"takeover of a dead collector's share, {n} instruments: close-to-ready vs lease", took,
+         lease_s, unit="s", target="lease + one close of the share",
+         note=f"B owned {b_share}; no bar missing in {n} streams")  # fmt: skip
 
 
 # ---- 2. fan-out -----------------------------------------------------------------------------------
@@ -245,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--closes", type=int, default=40)
     parser.add_argument("--skip-shards", action="store_true")
     parser.add_argument("--skip-fanout", action="store_true")
+    parser.add_argument("--skip-kill", action="store_true")
+    parser.add_argument("--lease-s", type=float, default=5.0, help="collector lease in the takeover run")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="bench-bus-") as folder:
@@ -254,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
                 bench_fanout(args.traders, args.closes, tmp, server.url)
             if not args.skip_shards:
                 bench_shards(args.instruments, args.samples, args.latency_ms, tmp, server.url)
+            if not args.skip_kill:
+                bench_kill(args.instruments, args.latency_ms, tmp, server.url, args.lease_s)
     return 0
 
 

@@ -38,12 +38,14 @@ def redacted_url(url: str) -> str:
     return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
 
 
-def connect(url: str, *, timeout_s: float = 5.0) -> redis.Redis:
+def connect(url: str, *, timeout_s: float = 5.0, password: str | None = None) -> redis.Redis:
     """A client for ``url`` (``redis://host:port/db``); the connection opens lazily."""
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ValueError(f"Redis URL must start with redis://, rediss:// or unix://: {redacted_url(url)!r}")
+    extra = {"password": password} if password else {}
     return redis.Redis.from_url(
         url,
+        **extra,
         socket_timeout=timeout_s,
         socket_connect_timeout=timeout_s,
         health_check_interval=30,

@@ -14,6 +14,7 @@ from bus.reader import Cursor, RedisBars, RedisMarkers
 from bus.sources import PublishingMarkerStore, TraderSources
 from config.schema import DataBusSettings, FleetConfig
 from core.clock import Clock
+from core.errors import ConfigError
 from core.intervals import Interval
 from core.markers import MarkerStore
 from core.store import CandleStore
@@ -30,10 +31,17 @@ def host_name(settings: DataBusSettings) -> str:
     return settings.host or socket.gethostname()
 
 
-def redis_client(cfg: FleetConfig) -> redis.Redis:
-    if cfg.data_bus.url is None:
+def redis_client(cfg: FleetConfig, *, timeout_s: float = 5.0) -> redis.Redis:
+    """A client for ``DATA_BUS``; the password comes from the environment (``password_env``)."""
+    bus = cfg.data_bus
+    if bus.url is None:
         raise ValueError("DATA_BUS is Files(): there is no Redis to connect to")
-    return connect(cfg.data_bus.url)
+    password = None
+    if bus.password_env:
+        password = cfg.env.get(bus.password_env)
+        if not password:
+            raise ConfigError(f"DATA_BUS: the Redis password variable {bus.password_env} is not set")
+    return connect(bus.url, timeout_s=timeout_s, password=password)
 
 
 def trader_sources(

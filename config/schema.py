@@ -146,6 +146,9 @@ class DataBusSettings(Frozen):
     prefix: str = Field("okxfleet", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     lease_s: float = Field(10.0, ge=1, le=600, description="account and collector lease period")
     host: str | None = Field(None, max_length=64, description="name in leases (default: hostname)")
+    password_env: str | None = Field(
+        None, pattern=r"^[A-Z_][A-Z0-9_]*$", description="env var with the Redis password (not in config.py)"
+    )
 
     @model_validator(mode="after")
     def _url_for_redis(self) -> DataBusSettings:

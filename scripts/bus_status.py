@@ -15,7 +15,8 @@ from typing import Any
 
 import redis
 
-from bus.connect import REDIS_ERRORS, connect, redacted_url
+from bus.connect import REDIS_ERRORS, redacted_url
+from bus.factory import redis_client
 from bus.keys import Keys, id_time
 from collector.shard import assign
 from config.loader import add_config_argument, load_config
@@ -88,7 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.data_bus.kind != "redis" or cfg.data_bus.url is None:
         print("DATA_BUS is Files(): one host, no leases or shares to show (see `python -m scripts.fleet`)")
         return 0
-    client = connect(cfg.data_bus.url, timeout_s=3)
+    try:
+        client = redis_client(cfg, timeout_s=3)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
     try:
         status = collect_bus_status(cfg, client)
     except REDIS_ERRORS as exc:

@@ -38,6 +38,7 @@ def test_redis_with_url_and_options(tmp_path: Path) -> None:
         ("DATA_BUS = Redis('redis://h', lease=5)", "lease"),
         ("DATA_BUS = 'redis://h'", "expected Files() or Redis(url=...)"),
         ("DATA_BUS = Files(url='redis://h')", "Files() takes no url"),
+        ("DATA_BUS = Redis('redis://h', password_env='my password')", "password_env"),
     ],
 )
 def test_bad_bus_settings_are_named(tmp_path: Path, text: str, message: str) -> None:

@@ -5,6 +5,7 @@ on the other host without any clOrdId used twice or anything traded twice."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -156,6 +157,7 @@ def test_a_holder_that_loses_its_lease_stops_at_once(
             proc.send_signal(signal.SIGKILL)
             proc.communicate()
     assert proc.returncode == LEASE_LOST_EXIT, err[-2000:]
-    assert "no longer held" in err
+    # whichever noticed first: the renewal thread, the next fenced write or the next order batch
+    assert re.search(r"no longer held|lease lost; write|no lease held", err), err[-2000:]
     assert hosts.orders() == []
     client.close()

@@ -17,6 +17,7 @@ import redis
 
 from bus.keys import Keys
 from bus.server import RedisProcess
+from core.clock import from_ms
 from simulator.server import RunningSimulator, start_background
 from tests.integration.bus_scenario import BAR, BTC, ETH, Hosts
 from trader.lease import AccountLease, read_lease
@@ -45,15 +46,20 @@ def _shape(orders: list[dict]) -> list[tuple]:  # type: ignore[type-arg]
 def test_redis_mode_trades_as_files_mode(
     bus_sim: RunningSimulator, tmp_path: Path, redis_proc: RedisProcess
 ) -> None:
-    files = Hosts(bus_sim, tmp_path, None)
-    files.prepare()
-    assert files.run("A") == 0, files.last_stderr[-2000:]
-    via_files = files.check("A")
+    now = from_ms(bus_sim.control.now_ms())
+    bus_sim.control.set_clock(now, mode="frozen")  # one market for both runs: same prices, same sizes
+    try:
+        files = Hosts(bus_sim, tmp_path, None)
+        files.prepare()
+        assert files.run("A") == 0, files.last_stderr[-2000:]
+        via_files = files.check("A")
 
-    bus = Hosts(bus_sim, tmp_path, redis_proc.url)
-    bus.prepare()
-    assert bus.run("B") == 0, bus.last_stderr[-2000:]  # host B: no CSV, no marker file of its own
-    via_redis = bus.check("B")
+        bus = Hosts(bus_sim, tmp_path, redis_proc.url)
+        bus.prepare()
+        assert bus.run("B") == 0, bus.last_stderr[-2000:]  # host B: no CSV, no marker file of its own
+        via_redis = bus.check("B")
+    finally:
+        bus_sim.control.set_clock(from_ms(bus_sim.control.now_ms()), mode="running", speed=1.0)
 
     assert not bus.cfgs["B"].candles_dir.exists()
     assert {i: (r.target, r.desired) for i, r in via_redis["signals"].items()} == {

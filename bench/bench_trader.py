@@ -36,6 +36,7 @@ from core.bars import Bar
 from core.clock import ScaledClock, from_ms
 from core.intervals import parse_interval
 from core.markers import InstrumentStatus, Marker
+from core.store import CandleStore
 from exchange import make_account_client, make_public_client
 from exchange.errors import ExchangeError
 from exchange.records import OrderAck, OrderRequest
@@ -134,7 +135,7 @@ def one_run(sim: RunningSimulator, root: Path, batch: bool, number: int, rng: ra
                     Bar(bar_close - iv.delta * k, px, px, px, px, Decimal(1), Decimal(1), Decimal(1))
                     for k in range(BARS, 0, -1)
                 ]
-                ctx.store.rewrite(inst, iv, bars)
+                CandleStore(ctx.cfg.candles_dir, ctx.cfg.candle_timezone).rewrite(inst, iv, bars)
             shared["markers"] = ctx.markers
             waiting.set()
             shared["result"] = run_cycle(ctx, bar_close)

@@ -31,6 +31,7 @@ BENCHES: dict[str, list[str]] = {
     "gateway_pool": ["bench.bench_gateway_pool"],
     "monitor": ["bench.bench_monitor"],
     "backtest": ["bench.bench_backtest"],
+    "bus": ["bench.bench_bus"],
 }
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import traceback
 from datetime import datetime, timedelta
 
+from bus.factory import collector_markers, host_name, is_redis, redis_client
+from bus.keys import Keys
 from collector.backfill import Backfiller, BackfillReport
 from collector.catchup import last_marked_close, missed_closes
 from collector.cycle import Cycle, CycleReport
@@ -28,6 +31,7 @@ from collector.holes import HoleFiller
 from collector.housekeeping import Housekeeper
 from collector.plan import CollectPlan, build_plan
 from collector.schedule import BarCloseTrigger, build_scheduler
+from collector.shard import Membership, ShardedCycle
 from collector.ws_feed import WsFeed
 from collector.ws_plan import deadline_s
 from config.plan import HistoryPlan, history_plan
@@ -66,7 +70,11 @@ class CollectorService:
         self.plan: CollectPlan = build_plan(cfg)
         self.history: HistoryPlan = history_plan(cfg)
         self.store = CandleStore(cfg.candles_dir, cfg.candle_timezone)
-        self.markers = MarkerStore(cfg.markers_dir)
+        # issue #17: with DATA_BUS = Redis(...) markers (and the bars they vouch for) are also published
+        self.bus = redis_client(cfg) if is_redis(cfg) else None
+        self.markers: MarkerStore = collector_markers(
+            cfg, self.store, self.bus, self.clock, self.plan.instruments, self.keep_bars(), self._bus_down
+        )
         self._own_client = client is None
         self.client = client or make_public_client(cfg.exchange, self.clock, max_workers=max_workers)
         self._own_notifier = notifier is None
@@ -108,6 +116,8 @@ class CollectorService:
             process=PROCESS,
             holes=HoleFiller(self.client, self.plan.base_bar, self.plan.base, self.gaps),
         )
+        # issue #17: in Redis mode collectors on several hosts split the instruments (collector/shard.py)
+        self.sharded = self._make_sharded() if self.bus is not None else None
         self.housekeeper = Housekeeper(
             self.plan,
             self.store,
@@ -120,6 +130,8 @@ class CollectorService:
             process=PROCESS,
             gaps=self.gaps,
         )
+        if self.sharded is not None:  # verify only this collector's share (#17)
+            self.sharded.followers.append(self.housekeeper)
         self.last_close: datetime | None = None
 
     def _make_feed(self) -> CandleFeed:
@@ -138,6 +150,13 @@ class CollectorService:
             stop=self.stop_event,
         )
 
+    def _make_sharded(self) -> ShardedCycle:
+        assert self.bus is not None
+        bus = self.cfg.data_bus
+        name = f"{host_name(bus)}:{os.getpid()}"
+        membership = Membership(self.bus, Keys(bus.prefix), name, bus.lease_s)
+        return ShardedCycle(self.cycle, self.plan, membership, stop=self.stop_event, clock=self.clock)
+
     @property
     def close_delay_s(self) -> float:
         """When after a close the cycle starts: at once for the WebSocket feed (it waits for the
@@ -147,6 +166,9 @@ class CollectorService:
     def keep_bars(self) -> dict[Interval, int]:
         """Rows each interval's CSV must keep for the history plan (a floor for ``max_csv_rows``)."""
         return {iv: math.ceil(self.history.spans[iv] / iv.delta) + 1 for iv in self.plan.intervals}
+
+    def _bus_down(self, detail: str) -> None:
+        self.notify(DataAlert(PROCESS, "bus_down", detail))
 
     def notify(self, event: Event) -> None:
         try:
@@ -193,7 +215,10 @@ class CollectorService:
     # ---- the loop -----------------------------------------------------------------------------
     def run_cycle(self, close: datetime, earlier: list[datetime] | None = None) -> CycleReport:
         """One bar close, after the missed ``earlier`` ones (tests call this directly)."""
-        report = self.cycle.run(close, earlier=earlier or [])
+        if self.sharded is not None:
+            report = self.sharded.run(close, earlier=earlier)
+        else:
+            report = self.cycle.run(close, earlier=earlier or [])
         self.last_close = close
         self.feed_journal.record(self.feed.status(), self.clock.now())
         return report
@@ -227,6 +252,8 @@ class CollectorService:
         """Start up, then run every base close until :meth:`request_stop`."""
         self.notify(ProcessStarted(PROCESS, self.describe()))
         try:
+            if self.sharded is not None:
+                self.sharded.membership.start()
             self.feed.start()
             self.start_up()
             if self.stop_event.is_set():
@@ -263,6 +290,10 @@ class CollectorService:
             self.client.close()
         if self._own_notifier:
             self.notifier.close()
+        if self.sharded is not None:
+            self.sharded.membership.stop()
+        if self.bus is not None:
+            self.bus.close()
 
     def __enter__(self) -> CollectorService:
         return self

@@ -5,7 +5,19 @@ the account's API key, secret and passphrase from the environment (or a git-igno
 Secrets never live in config.py.
 """
 
-from config.builders import Account, Collector, DingTalk, Exchange, Notify, Risk, Strategy, Trader, Treasury
+from config.builders import (
+    Account,
+    Collector,
+    DingTalk,
+    Exchange,
+    Files,
+    Notify,
+    Redis,
+    Risk,
+    Strategy,
+    Trader,
+    Treasury,
+)
 from config.credentials import Credentials, resolve_credentials, resolve_secret_env
 from config.loader import DEFAULT_CONFIG_PATH, add_config_argument, load_config
 from config.schema import (
@@ -32,9 +44,11 @@ __all__ = [
     "DingTalkSettings",
     "Exchange",
     "ExchangeSettings",
+    "Files",
     "FleetConfig",
     "Notify",
     "NotifySettings",
+    "Redis",
     "Risk",
     "RiskSettings",
     "Strategy",

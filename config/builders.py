@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
-    "Account", "Collector", "DingTalk", "Draft", "Exchange", "Notify", "Risk", "Strategy", "Trader",
-    "Treasury",
+    "Account", "Collector", "DingTalk", "Draft", "Exchange", "Files", "Notify", "Redis", "Risk",
+    "Strategy", "Trader", "Treasury",
 ]  # fmt: skip
 
 
@@ -101,3 +101,16 @@ class Treasury(Draft):
     """``TREASURY = Treasury(credentials="OKX_MASTER", band=0.1, schedule="00:05", max_transfer=...)``."""
 
     kind = "Treasury"
+
+
+class Files(Draft):
+    """``DATA_BUS = Files()``: bars and markers as CSVs and marker files on this host (default)."""
+
+    kind = "Files"
+
+
+class Redis(Draft):
+    """``DATA_BUS = Redis("redis://host:6379/0", lease_s=10)``: bars, markers and leases in Redis."""
+
+    positional = ("url",)
+    kind = "Redis"

@@ -24,7 +24,9 @@ from config.builders import (
     DingTalk,
     Draft,
     Exchange,
+    Files,
     Notify,
+    Redis,
     Risk,
     Strategy,
     Trader,
@@ -36,6 +38,7 @@ from config.schema import (
     ACCOUNT_NAME_RE,
     AccountSettings,
     CollectorSettings,
+    DataBusSettings,
     DingTalkSettings,
     ExchangeSettings,
     FleetConfig,
@@ -56,6 +59,7 @@ KNOWN_SETTINGS = (
     "ACCOUNTS",
     "CANDLE_TIMEZONE",
     "COLLECTOR",
+    "DATA_BUS",
     "DATA_DIR",
     "EXCHANGE",
     "MAX_LEVERAGE",
@@ -112,6 +116,16 @@ def _build(
     except ValidationError as exc:
         problems.extend(_pydantic_problems(where, exc, model))
         return None
+
+
+def _build_bus(draft: Any, problems: list[str]) -> DataBusSettings | None:
+    """``DATA_BUS``: ``Files()`` or ``Redis(url=...)``."""
+    if isinstance(draft, Files):
+        return _build("DATA_BUS", draft, Files, DataBusSettings, problems, {"kind": "files"})
+    if isinstance(draft, Redis):
+        return _build("DATA_BUS", draft, Redis, DataBusSettings, problems, {"kind": "redis"})
+    problems.append(f"DATA_BUS: expected Files() or Redis(url=...), got {type(draft).__name__}")
+    return None
 
 
 def _merge_trader(base: TraderSettings, draft: Any, where: str, problems: list[str]) -> TraderSettings:
@@ -250,6 +264,7 @@ def load_config(
     else:
         notify = _build("NOTIFY", notify_raw, Notify, NotifySettings, problems)
 
+    data_bus = _build_bus(settings.get("DATA_BUS", Files()), problems)
     try:
         max_leverage = Decimal(str(settings.get("MAX_LEVERAGE", 20)))
         if not max_leverage > 0:
@@ -290,6 +305,7 @@ def load_config(
             trader=trader,
             notify=notify,
             treasury=treasury,
+            data_bus=data_bus or DataBusSettings(),
             env=env,
         )
     except ValidationError as exc:

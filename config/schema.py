@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from config.safety import looks_like_a_key
 from core.intervals import CANDLE_TIMEZONES, Interval, parse_interval
@@ -17,6 +17,7 @@ __all__ = [
     "INST_ID_RE",
     "AccountSettings",
     "CollectorSettings",
+    "DataBusSettings",
     "DingTalkSettings",
     "ExchangeSettings",
     "FleetConfig",
@@ -222,6 +223,25 @@ class TreasurySettings(Frozen):
         if not m:
             raise ValueError(f"schedule must be HH:MM (UTC, daily), got {v!r}")
         return v
+class DataBusSettings(Frozen):
+    """``DATA_BUS = Files()`` (default: CSVs and markers on this host) or ``Redis(url=...)``."""
+
+    kind: Literal["files", "redis"] = "files"
+    url: str | None = Field(None, description="redis://host:port/db (Redis mode only)")
+    prefix: str = Field("okxfleet", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    lease_s: float = Field(10.0, ge=1, le=600, description="account and collector lease period")
+    host: str | None = Field(None, max_length=64, description="name in leases (default: hostname)")
+    password_env: str | None = Field(
+        None, pattern=r"^[A-Z_][A-Z0-9_]*$", description="env var with the Redis password (not in config.py)"
+    )
+
+    @model_validator(mode="after")
+    def _url_for_redis(self) -> DataBusSettings:
+        if self.kind == "redis" and not self.url:
+            raise ValueError("Redis(url=...) needs a url such as redis://127.0.0.1:6379/0")
+        if self.kind == "files" and self.url:
+            raise ValueError("Files() takes no url")
+        return self
 
 
 class AccountSettings(Frozen):
@@ -284,6 +304,7 @@ class FleetConfig(Frozen):
     trader: TraderSettings = Field(default_factory=TraderSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     treasury: TreasurySettings | None = None
+    data_bus: DataBusSettings = Field(default_factory=DataBusSettings)
     env: dict[str, str] = Field(default_factory=dict, repr=False, exclude=True)
 
     # ---- derived plan -------------------------------------------------

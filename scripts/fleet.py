@@ -1,6 +1,7 @@
 """Run a whole okxfleet host under one supervisor, with a live status display.
 
     python -m scripts.fleet [--config PATH] [--with-simulator] [--with-monitor] [--speed N] [--duration S]
+    python -m scripts.fleet status [--config PATH] [--json]   (Redis mode: leases and shares)
 
 Starts (optionally) the local simulator, then the collector and one trader per account of the
 config (and the treasury when the config has a ``TREASURY``); restarts what dies (with backoff);
@@ -93,6 +94,11 @@ def build(args: argparse.Namespace) -> tuple[Supervisor, Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["status"]:  # issue #17: leases and collector shares in Redis
+        from scripts.bus_status import main as bus_status
+
+        return bus_status(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m scripts.fleet", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_argument(parser)

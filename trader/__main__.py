@@ -67,8 +67,18 @@ def _run(args: argparse.Namespace) -> int:
     # DingTalk counts its rate window in wall time, also in an accelerated demo (as in the collector)
     wall = SystemClock() if isinstance(clock, ScaledClock) else clock
     notifier = make_notifier(cfg, process=f"trader-{account}", account=account, clock=wall)
+    bus = None
     try:
-        ctx = build_context(cfg, account, client=client, public=public, clock=clock, notifier=notifier)
+        if cfg.data_bus.kind == "redis":  # issue #17: bars, markers and the account lease in Redis
+            from bus.factory import redis_client
+            from trader.standby import build_leased_context, serve_leased
+
+            bus = redis_client(cfg)
+            ctx, leased = build_leased_context(
+                cfg, account, bus, client=client, public=public, clock=clock, notifier=notifier
+            )
+        else:
+            ctx = build_context(cfg, account, client=client, public=public, clock=clock, notifier=notifier)
     except JournalUnreadable as exc:
         log.error("%s", exc)
         notifier.notify(ev.TradingAlert(account, "journal_unreadable", str(exc)))
@@ -80,8 +90,12 @@ def _run(args: argparse.Namespace) -> int:
     service.install_signal_handlers()
     log.info("trader %s starting (%s mode, %s bars)", account, cfg.exchange.mode, ctx.account.interval)
     try:
+        if bus is not None:
+            return serve_leased(service, leased, once=args.once)
         return service.run(once=args.once)
     finally:
+        if bus is not None:
+            bus.close()
         notifier.close()
         ctx.close()
         client.close()

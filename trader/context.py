@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from bus.sources import BarSource, MarkerSource, TraderSources
 from config.schema import AccountSettings, FleetConfig, TraderSettings
 from core.clock import Clock
 from core.markers import MarkerStore
@@ -32,8 +33,8 @@ class TraderContext:
     journal: Journal
     clock: Clock
     notifier: NotifierPort
-    store: CandleStore
-    markers: MarkerStore
+    store: BarSource  # bus hook (#17): CSVs, or a Redis stream
+    markers: MarkerSource
     tracker: OrderTracker
     executor: Executor
     stop: threading.Event
@@ -82,6 +83,7 @@ def build_context(
     stop: threading.Event | None = None,
     batch: bool = True,
     poll_s: float = 0.25,
+    sources: TraderSources | None = None,
 ) -> TraderContext:
     account = cfg.account(account_name)
     stop = stop or threading.Event()
@@ -107,8 +109,8 @@ def build_context(
         journal=journal,
         clock=clock,
         notifier=notifier,
-        store=CandleStore(cfg.candles_dir, cfg.candle_timezone),
-        markers=MarkerStore(cfg.markers_dir),
+        store=sources.bars if sources else CandleStore(cfg.candles_dir, cfg.candle_timezone),
+        markers=sources.markers if sources else MarkerStore(cfg.markers_dir),
         tracker=tracker,
         executor=executor,
         stop=stop,

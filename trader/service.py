@@ -32,6 +32,7 @@ from notify import events as ev
 from notify.format import ReportCadence
 from trader.context import TraderContext
 from trader.cycle import CycleResult, marker_deadline, run_cycle
+from trader.lease import LeaseLost
 from trader.missed import last_cycle_close, missed_closes, record_missed
 from trader.preflight import PreflightResult, preflight
 
@@ -76,6 +77,8 @@ class TraderService:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 result = run_cycle(ctx, bar_close, self.cadence)
+            except LeaseLost:  # Redis mode (#17): another process holds the account; stop sending at once
+                raise
             except ConfigError as exc:  # after start: pause and retry, never exit
                 log.error("bar %s: %s", bar_close.isoformat(), exc)
                 ctx.journal.set_cycle_status(bar_close, "failed", ctx.clock.now(), reason=f"paused: {exc}")

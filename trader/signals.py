@@ -14,10 +14,11 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
+from bus.sources import BarSource
 from config.schema import StrategySettings
 from core.errors import DataError, StrategyError
 from core.markers import Marker
-from core.store import CandleStore, bars_to_frame
+from core.store import bars_to_frame
 from strategies.guard import run_strategy
 from strategies.registry import get_strategy
 from trader.diff import Holding
@@ -46,7 +47,7 @@ class Decision:
 def _decide_one(
     strat: StrategySettings,
     marker: Marker,
-    store: CandleStore,
+    store: BarSource,
     interval: str,
     holding: Holding,
     entry: Decimal | None,
@@ -93,7 +94,7 @@ def _decide_one(
 def decide(
     strategies: tuple[StrategySettings, ...],
     marker: Marker,
-    store: CandleStore,
+    store: BarSource,
     interval: str,
     holdings: dict[str, Holding],
     entries: dict[str, Decimal | None],

@@ -125,7 +125,10 @@ class _Loop:
     def first_active(self, k: int, stop: int, tape: Tape) -> int:
         """The first bar in ``[k, stop)`` whose sizing may order (``stop`` if none)."""
         acct, scanner = self.acct, self.scanner
-        scanner.set_state(tape.cash[-1], tape.units[-1], tape.entry[-1])
+        if not any(t == 1 or t == -1 for t in acct.standing):
+            return stop  # no lane to size: nothing can order before the next forced bar
+        n = acct.n
+        scanner.set_state(tape.cash[-1], tape.units[-n:], tape.entry[-n:])
         for i, (lane, target) in enumerate(zip(acct.lanes, acct.standing, strict=True)):
             if target not in (1, -1) or (target == -1 and lane.run.mode == "spot"):
                 continue

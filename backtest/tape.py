@@ -36,10 +36,11 @@ class Tape:
     lanes: int
     starts: list[int] = field(default_factory=list)
     cash: list[float] = field(default_factory=list)
-    units: list[list[float]] = field(default_factory=list)  # per record: signed base units per lane
-    entry: list[list[float]] = field(default_factory=list)
-    settled: list[list[float]] = field(default_factory=list)  # share + realised - fees - funding
-    standing: list[list[float]] = field(default_factory=list)
+    # per record, one value per lane (flat: record r, lane i at r x lanes + i)
+    units: list[float] = field(default_factory=list)  # signed base units held
+    entry: list[float] = field(default_factory=list)
+    settled: list[float] = field(default_factory=list)  # share + realised - fees - funding
+    standing: list[float] = field(default_factory=list)  # NaN: none yet
 
     def record(
         self, k: int, cash: Decimal, books: Sequence[Book], share: Decimal, standing: Sequence[int | None]
@@ -47,20 +48,22 @@ class Tape:
         """The state from bar ``k`` on (after its orders), until the next record."""
         self.starts.append(k)
         self.cash.append(float(cash))
-        self.units.append([float(b.pos * b.units) for b in books])
-        self.entry.append([float(b.entry) for b in books])
-        self.settled.append([float(share + b.settled) for b in books])
-        self.standing.append([np.nan if s is None else float(s) for s in standing])
+        for b in books:
+            self.units.append(float(b.pos * b.units) if b.pos else 0.0)
+            self.entry.append(float(b.entry))
+            self.settled.append(float(share + b.settled))
+        self.standing.extend(np.nan if s is None else float(s) for s in standing)
 
     def curves(self, closes: Sequence[np.ndarray], count: int) -> Curves:
         """Every bar's figures, from the records and each lane's closes (floats)."""
-        starts = np.asarray([*self.starts, count], dtype=np.int64)
-        reps = np.diff(starts)
-        units = np.repeat(np.asarray(self.units).reshape(-1, self.lanes), reps, axis=0)
-        entry = np.repeat(np.asarray(self.entry).reshape(-1, self.lanes), reps, axis=0)
-        settled = np.repeat(np.asarray(self.settled).reshape(-1, self.lanes), reps, axis=0)
-        standing = np.repeat(np.asarray(self.standing).reshape(-1, self.lanes), reps, axis=0)
-        equity = np.repeat(np.asarray(self.cash), reps)
+        reps = np.diff(np.asarray([*self.starts, count], dtype=np.int64))
+
+        def per_bar(flat: list[float]) -> np.ndarray:  # records x lanes -> bars x lanes
+            return np.repeat(np.asarray(flat, dtype=np.float64).reshape(-1, self.lanes), reps, axis=0)
+
+        units, entry, settled = per_bar(self.units), per_bar(self.entry), per_bar(self.settled)
+        standing = per_bar(self.standing)
+        equity = np.repeat(np.asarray(self.cash, dtype=np.float64), reps)
         values, exposed = [], []
         for i, px in enumerate(closes):
             upl = units[:, i] * (px - entry[:, i])

@@ -56,7 +56,8 @@ class Tape:
 
     def curves(self, closes: Sequence[np.ndarray], count: int) -> Curves:
         """Every bar's figures, from the records and each lane's closes (floats)."""
-        reps = np.diff(np.asarray([*self.starts, count], dtype=np.int64))
+        starts = np.asarray([*self.starts, count], dtype=np.int64)
+        reps = (starts[1:] - starts[:-1]).astype(np.int64)
 
         def per_bar(flat: list[float]) -> np.ndarray:  # records x lanes -> bars x lanes
             return np.repeat(np.asarray(flat, dtype=np.float64).reshape(-1, self.lanes), reps, axis=0)

@@ -35,6 +35,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import numpy as np
+import pandas as pd
 
 from backtest.account import Account, Lane
 from backtest.ledger import LaneResult, RunResult
@@ -88,6 +89,33 @@ class _Loop:
         self.checks = set().union(*(s.checks for s in vectorised))
         self.overrides = set(self.override_bars.tolist())
         self.share0 = settings.initial_equity / acct.n
+        # all flat: the standing targets follow the vectorised forms (no skipped check yet), and
+        # only a check, a journaled equity or an open can need a step
+        self.hard = _Cursor(np.union1d(self.override_bars, np.fromiter(self.checks, np.int64)), self.count)
+        self.static = [s.filled for s in vectorised]
+        self.below = [
+            quiet_band(ZERO, ln.run.instrument.lot_sz, ln.run.instrument.min_sz, settings.band).below
+            for ln in acct.lanes
+        ]
+        self.spot = [ln.run.mode == "spot" for ln in acct.lanes]
+
+    def flat_until(self, k: int) -> tuple[int, bool]:
+        """With every book flat: the next bar to look at from ``k`` and whether it opens (then
+        step it); the standing targets are brought to the bar before it. ``(k, False)`` if this
+        shortcut does not apply."""
+        acct = self.acct
+        if self.every or any(acct.skipped) or any(b.pos for b in acct.books):
+            return k, False
+        stop = self.hard.next(k)
+        if stop == k:
+            return k, False
+        cash = float(acct.cash)
+        j = self.scanner.first_opening(k, stop, cash, self.static, self.factor, self.below, self.spot)
+        if j > 0:
+            for i, st in enumerate(self.static):
+                v = st[j - 1]
+                acct.standing[i] = None if v != v else int(v)
+        return j, j < stop
 
     def next_forced(self, k: int) -> int:
         """The first bar >= ``k`` that must be stepped whatever the prices do."""
@@ -119,7 +147,7 @@ class _Loop:
                 acct.standing[i] = int(value)
         if acct.closes_pending():
             return False
-        tape.record(k, acct.cash, acct.books, self.share0, acct.standing)
+        tape.record(k, acct.cash, acct.books, self.share0)
         return True
 
     def first_active(self, k: int, stop: int, tape: Tape) -> int:
@@ -156,27 +184,36 @@ def run_backtest(
     closes = lanes[0].window.candles.times[first : first + count] + bar_s
     loop = _Loop(acct, closes, override, bar_s)
     tape = Tape(acct.n)
-    tape.record(0, acct.cash, acct.books, share0, acct.standing)
+    tape.record(0, acct.cash, acct.books, share0)
     k, pending = 0, False
     while k < count:
         if not pending:
-            stop = loop.next_forced(k)
-            if stop == k and not loop.every and loop.soft(k, tape):
-                stop = loop.next_forced(k + 1)
-            if stop > k:
-                k = loop.first_active(k, stop, tape)
-                if k == stop:
-                    continue  # a forced bar (or the end): the top of the loop takes it
+            j, opens = loop.flat_until(k)
+            if j > k and not opens:
+                k = j  # a forced bar (or the end): the top of the loop takes it
+                continue
+            if opens:
+                k = j
+            else:
+                stop = loop.next_forced(k)
+                if stop == k and not loop.every and loop.soft(k, tape):
+                    stop = loop.next_forced(k + 1)
+                if stop > k:
+                    k = loop.first_active(k, stop, tape)
+                    if k == stop:
+                        continue  # as above
         close_s = int(closes[k])
         pending = acct.step(k, close_s, bar_s, override.get(close_s))
-        tape.record(k, acct.cash, acct.books, share0, acct.standing)
+        tape.record(k, acct.cash, acct.books, share0)
         k += 1
 
     curves = tape.curves(loop.scanner.px, count)
     last_px = [ln.window.candles.close_px(ln.window.first + count - 1) for ln in lanes]
     for i, (book, res) in enumerate(zip(acct.books, acct.results, strict=True)):
-        res.value, res.exposed, res.standing = curves.values[i], curves.exposed[i], curves.standing[i]
-        res.standing[acct.skipped[i]] = np.nan  # a skipped strategy has no target on that bar
+        res.value, res.exposed = curves.values[i], curves.exposed[i]
+        # the standing target: the last output carried forward (a skipped bar has none)
+        res.standing = pd.Series(res.raw).ffill().to_numpy(copy=True)
+        res.standing[acct.skipped[i]] = np.nan
         res.checked = int(getattr(sources[i], "checked", 0))
         res.trips = list(book.trips)
         res.fees, res.funding = book.fees, book.funding

@@ -159,3 +159,25 @@ class Scanner:
                 if not (raw < below or lo <= raw < hi):
                     return j
         return stop
+
+    def first_opening(
+        self, start: int, stop: int, cash: float, standing: Sequence[np.ndarray], factor: Sequence[float],
+        below: Sequence[float], spot: Sequence[bool],
+    ) -> int:  # fmt: skip
+        """With every lane flat (equity = ``cash``) and each lane's standing target per bar in
+        ``standing``: the first bar in ``[start, stop)`` where a lane standing at 1 or -1 may
+        size an open (``stop`` if none)."""
+        a, size = start, 64
+        while a < stop:
+            b = min(stop, a + size)
+            need = np.zeros(b - a, dtype=bool)
+            for i, st in enumerate(standing):
+                wants = st[a:b] == 1 if spot[i] else np.abs(st[a:b]) == 1
+                raw = factor[i] * cash * self.inv[i][a:b]
+                tol = REL_TOL * factor[i] * abs(cash) * self.inv_max[i]
+                need |= wants & (raw >= below[i] - tol)
+            loud = np.flatnonzero(need)
+            if len(loud):
+                return a + int(loud[0])
+            a, size = b, min(size * 4, CHUNK * 16)
+        return stop

@@ -3,7 +3,7 @@
 The engine visits only the bars where something can happen (:mod:`backtest.quiet`); between two
 visits cash, positions and standing targets are constant. :class:`Tape` records that state after
 each visit and, at the end, expands it into the per-bar arrays of a run with numpy: the account's
-equity, each strategy's value (its starting share + P&L so far), its standing target and whether it
+equity, each strategy's value (its starting share + P&L so far) and whether it
 was exposed. These curves are **floats** (for metrics and charts: returns, drawdown, Sharpe);
 every order's size, price, fee, funding, the final equity and the P&L stay ``Decimal``. A value is
 ``float(share + realised - fees - funding) + float(pos x ctVal) x (close - float(entry))`` with
@@ -27,7 +27,6 @@ __all__ = ["Curves", "Tape"]
 class Curves:
     equity: np.ndarray  # the account, per bar
     values: list[np.ndarray]  # per lane: share + P&L so far
-    standing: list[np.ndarray]  # per lane: the standing target (NaN: none yet)
     exposed: list[np.ndarray]  # per lane: a position was held after the bar's orders
 
 
@@ -40,11 +39,8 @@ class Tape:
     units: list[float] = field(default_factory=list)  # signed base units held
     entry: list[float] = field(default_factory=list)
     settled: list[float] = field(default_factory=list)  # share + realised - fees - funding
-    standing: list[float] = field(default_factory=list)  # NaN: none yet
 
-    def record(
-        self, k: int, cash: Decimal, books: Sequence[Book], share: Decimal, standing: Sequence[int | None]
-    ) -> None:
+    def record(self, k: int, cash: Decimal, books: Sequence[Book], share: Decimal) -> None:
         """The state from bar ``k`` on (after its orders), until the next record."""
         self.starts.append(k)
         self.cash.append(float(cash))
@@ -52,7 +48,6 @@ class Tape:
             self.units.append(float(b.pos * b.units) if b.pos else 0.0)
             self.entry.append(float(b.entry))
             self.settled.append(float(share + b.settled))
-        self.standing.extend(np.nan if s is None else float(s) for s in standing)
 
     def curves(self, closes: Sequence[np.ndarray], count: int) -> Curves:
         """Every bar's figures, from the records and each lane's closes (floats)."""
@@ -63,7 +58,6 @@ class Tape:
             return np.repeat(np.asarray(flat, dtype=np.float64).reshape(-1, self.lanes), reps, axis=0)
 
         units, entry, settled = per_bar(self.units), per_bar(self.entry), per_bar(self.settled)
-        standing = per_bar(self.standing)
         equity = np.repeat(np.asarray(self.cash, dtype=np.float64), reps)
         values, exposed = [], []
         for i, px in enumerate(closes):
@@ -71,4 +65,4 @@ class Tape:
             equity = equity + upl
             values.append(settled[:, i] + upl)
             exposed.append(units[:, i] != 0)
-        return Curves(equity, values, [standing[:, i].copy() for i in range(self.lanes)], exposed)
+        return Curves(equity, values, exposed)

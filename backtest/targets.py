@@ -69,7 +69,7 @@ class VectorisedSource:
         self._at = {v: np.flatnonzero(traded == v) for v in (-1, 0, 1)}
         self._any = np.flatnonzero(~np.isnan(traded))
         # where the standing target changes if no per-bar check is skipped, and the checks
-        filled = pd.Series(traded).ffill().to_numpy()
+        self.filled = filled = pd.Series(traded).ffill().to_numpy()
         before = np.concatenate([[np.nan], filled[:-1]])
         self.changes = np.union1d(np.flatnonzero(~np.isnan(traded) & (traded != before)), self._checks)
 

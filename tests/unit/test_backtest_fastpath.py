@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from backtest.account import Account, Lane
@@ -26,9 +27,11 @@ from backtest.ledger import Fill, Refusal
 from backtest.model import Costs, RunSettings, make_strategy_run
 from backtest.quiet import quiet_band
 from backtest.targets import make_source
+from core.bars import Bar
 from core.store import CandleStore
 from exchange.records import Instrument
-from tests.unit.test_backtest_engine import H, spot, swap, write
+from strategies.registry import StrategyParams, register, register_vectorised
+from tests.unit.test_backtest_engine import T0, H, spot, swap, write
 from trader.diff import Holding, plan_legs
 
 D = Decimal
@@ -53,7 +56,7 @@ class Reference:
 
 def reference(lanes: list[Lane], settings: RunSettings, sizing_equity: dict[datetime, Decimal]) -> Reference:
     """Every bar stepped, every bar marked in Decimal: the previous implementation."""
-    sources = [make_source(ln.run, ln.window, "auto") for ln in lanes]
+    sources = [make_source(ln.run, ln.window, "vectorised") for ln in lanes]
     acct = Account(lanes, settings, sources)
     count, bar_s = acct.count, lanes[0].window.candles.interval.seconds
     share0 = settings.initial_equity / acct.n
@@ -81,11 +84,15 @@ def reference(lanes: list[Lane], settings: RunSettings, sizing_equity: dict[date
 
 
 def lanes_for(
-    store: CandleStore, insts: list[Instrument], leverage: int, params: dict[str, Any]
+    store: CandleStore,
+    insts: list[Instrument],
+    leverage: int,
+    params: dict[str, Any],
+    name: str = "bollinger",
 ) -> list[Lane]:
     out = []
     for inst in insts:
-        run = make_strategy_run("bollinger", params, inst, D(leverage), D(20))
+        run = make_strategy_run(name, params, inst, D(leverage), D(20))
         candles = load_candles(store, inst.inst_id, H)
         end = candles.time(len(candles) - 1) + H.delta
         w = window(candles, candles.time(run.lookback - 1), end, run.lookback)
@@ -155,3 +162,45 @@ def test_the_quiet_band_never_hides_an_order(seed: int) -> None:
             assert not plan.adjustments, (held, lot, min_sz, band, m)
     if held > 0 and band > 0 and seed % 3:
         assert q.lo <= float(held) < q.hi  # a held position inside its own band is quiet
+
+
+# ---- a strategy whose per-bar function fails on some bars (volume 7): skipped where checked -----
+CODES = {1: 1, 2: -1, 3: 0}
+
+
+@register("bt_volume_skips", StrategyParams, lookback=lambda p: 1)
+def bt_volume_skips(
+    df: pd.DataFrame, now_pos: int, avg_price: Decimal | None, params: StrategyParams
+) -> int | None:
+    volume = int(df["volume"].iloc[-1])
+    if volume == 7:
+        raise ValueError("volume 7")
+    return CODES.get(volume)
+
+
+@register_vectorised("bt_volume_skips")
+def bt_volume_skips_vectorised(df: pd.DataFrame, params: StrategyParams) -> np.ndarray:
+    volume = df["volume"].to_numpy()
+    return np.select([volume == 1, volume == 2, volume == 3, volume == 7], [1.0, -1.0, 0.0, -1.0], np.nan)
+
+
+def test_skipped_checks_give_the_same_run(store: CandleStore) -> None:
+    rng = np.random.default_rng(7)
+    closes = np.round(100 * np.exp(np.cumsum(rng.normal(0, 0.01, 600))), 1)
+    codes = rng.choice([1, 2, 3, 9, 9, 9, 9, 9, 9, 7], size=600)
+    codes[[3, 10, 25]] = 7  # early signals: among the bars the run checks
+    bars = [
+        Bar(T0 + H.delta * k, D(str(c)), D(str(c)), D(str(c)), D(str(c)), D(int(v)), D(0), D(0))
+        for k, (c, v) in enumerate(zip(closes, codes, strict=True))
+    ]
+    store.rewrite("BTC-USDT-SWAP", H, bars)
+    lanes = lanes_for(store, [swap()], 3, {}, name="bt_volume_skips")
+    settings = RunSettings(order_type="market")
+    sources = [make_source(ln.run, ln.window, "vectorised") for ln in lanes]
+
+    fast = run_backtest(lanes, settings, sources=sources)
+    ref = reference(lanes, settings, {})
+
+    assert fast.lanes[0].skips
+    assert len(ref.fills) > 30
+    assert_same(fast, ref)

@@ -40,7 +40,7 @@ import pandas as pd
 from backtest.account import Account, Lane
 from backtest.ledger import LaneResult, RunResult
 from backtest.model import RunSettings
-from backtest.quiet import Scanner, quiet_band
+from backtest.quiet import FlatLane, Scanner, quiet_band
 from backtest.tape import Tape
 from backtest.targets import TargetSource, VectorisedSource
 
@@ -93,11 +93,13 @@ class _Loop:
         # only a check, a journaled equity or an open can need a step
         self.hard = _Cursor(np.union1d(self.override_bars, np.fromiter(self.checks, np.int64)), self.count)
         self.static = [s.filled for s in vectorised]
-        self.below = [
-            quiet_band(ZERO, ln.run.instrument.lot_sz, ln.run.instrument.min_sz, settings.band).below
-            for ln in acct.lanes
-        ]
-        self.spot = [ln.run.mode == "spot" for ln in acct.lanes]
+        self.flat = [] if self.every else [self._flat_lane(i) for i in range(acct.n)]
+
+    def _flat_lane(self, i: int) -> FlatLane:
+        inst, settings = self.acct.lanes[i].run.instrument, self.acct.settings
+        below = quiet_band(ZERO, inst.lot_sz, inst.min_sz, settings.band).below
+        spot = self.acct.lanes[i].run.mode == "spot"
+        return FlatLane.of(i, self.factor[i], below, self.static[i], self.scanner.px[i], spot)
 
     def flat_until(self, k: int) -> tuple[int, bool]:
         """With every book flat: the next bar to look at from ``k`` and whether it opens (then
@@ -110,7 +112,7 @@ class _Loop:
         if stop == k:
             return k, False
         cash = float(acct.cash)
-        j = self.scanner.first_opening(k, stop, cash, self.static, self.factor, self.below, self.spot)
+        j = self.scanner.first_opening(k, stop, cash, self.flat)
         if j > 0:
             for i, st in enumerate(self.static):
                 v = st[j - 1]

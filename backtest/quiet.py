@@ -30,7 +30,7 @@ import numpy as np
 from backtest.data import Window
 from trader.sizing import ceil_to_step, floor_to_step
 
-__all__ = ["QuietBand", "Scanner", "quiet_band"]
+__all__ = ["FlatLane", "QuietBand", "Scanner", "quiet_band"]
 
 ONE = Decimal(1)
 REL_TOL = 1e-9  # relative safety margin of the float evaluation (its error is ~1e-15)
@@ -160,24 +160,41 @@ class Scanner:
                     return j
         return stop
 
-    def first_opening(
-        self, start: int, stop: int, cash: float, standing: Sequence[np.ndarray], factor: Sequence[float],
-        below: Sequence[float], spot: Sequence[bool],
-    ) -> int:  # fmt: skip
-        """With every lane flat (equity = ``cash``) and each lane's standing target per bar in
-        ``standing``: the first bar in ``[start, stop)`` where a lane standing at 1 or -1 may
-        size an open (``stop`` if none)."""
-        a, size = start, 64
-        while a < stop:
-            b = min(stop, a + size)
-            need = np.zeros(b - a, dtype=bool)
-            for i, st in enumerate(standing):
-                wants = st[a:b] == 1 if spot[i] else np.abs(st[a:b]) == 1
-                raw = factor[i] * cash * self.inv[i][a:b]
-                tol = REL_TOL * factor[i] * abs(cash) * self.inv_max[i]
-                need |= wants & (raw >= below[i] - tol)
-            loud = np.flatnonzero(need)
-            if len(loud):
-                return a + int(loud[0])
-            a, size = b, min(size * 4, CHUNK * 16)
-        return stop
+    def first_opening(self, start: int, stop: int, cash: float, flat: Sequence[FlatLane]) -> int:
+        """With every lane flat (equity = ``cash``): the first bar in ``[start, stop)`` where a lane
+        standing at 1 or -1 may size an open (``stop`` if none). Flat, a lane's raw size is
+        ``factor x cash / close``: it reaches ``minSz`` when the close falls to a threshold."""
+        if cash <= 0:
+            return stop  # no equity, nothing is sizeable
+        ends = [stop]
+        for lane in flat:
+            tol = REL_TOL * lane.factor * cash * self.inv_max[lane.lane]
+            limit = lane.factor * cash / (lane.below - tol) * (1 + REL_TOL)  # close <= limit: may open
+            a, size = start, 64
+            while a < ends[0] and a < stop:
+                b = min(stop, a + size)
+                hit = np.flatnonzero(lane.closes[a:b] <= limit)
+                if len(hit):
+                    ends.append(a + int(hit[0]))
+                    break
+                a, size = b, min(size * 4, CHUNK * 16)
+            ends = [min(ends)]
+        return ends[0]
+
+
+@dataclass(frozen=True)
+class FlatLane:
+    """A lane seen while flat: its closes where its vectorised form stands at 1 or -1 (spot: 1),
+    ``inf`` elsewhere (no open can come from a bar standing at 0 or none)."""
+
+    lane: int
+    factor: float
+    below: float
+    closes: np.ndarray
+
+    @staticmethod
+    def of(
+        lane: int, factor: float, below: float, standing: np.ndarray, px: np.ndarray, spot: bool
+    ) -> FlatLane:
+        wants = standing == 1 if spot else np.abs(standing) == 1
+        return FlatLane(lane, factor, below, np.where(wants, px, np.inf))

@@ -90,6 +90,7 @@ class Account:
         # per bar
         self.rows: list[int] = []
         self._px: list[Decimal] | None = None
+        self._when: datetime | None = None
         self.close_s = 0
         self.margin_base = ZERO  # sizing equity - simulated equity, for the margin check
         self.used: dict[int, Decimal] = {}  # sizing equity per bar close with orders
@@ -100,6 +101,7 @@ class Account:
     def start_bar(self, k: int, close_s: int) -> None:
         self.rows = [ln.window.first + k for ln in self.lanes]
         self._px = None
+        self._when = None
         self.close_s = close_s
 
     @property
@@ -111,7 +113,9 @@ class Account:
 
     @property
     def when(self) -> datetime:
-        return datetime.fromtimestamp(self.close_s, tz=UTC)
+        if self._when is None:
+            self._when = datetime.fromtimestamp(self.close_s, tz=UTC)
+        return self._when
 
     def pay_funding(self, after_s: int, upto_s: int) -> None:
         for i, book in enumerate(self.books):

@@ -133,7 +133,7 @@ class _Loop:
             end = min(end, self.settle.next(k))
         return end
 
-    def soft(self, k: int, tape: Tape) -> bool:
+    def soft(self, k: int) -> bool:
         """Take forced bar ``k`` without a step if it only changes standing targets and closes
         nothing (its sizing is then screened like any bar's); ``False``: step it."""
         acct = self.acct
@@ -147,9 +147,11 @@ class _Loop:
             value = source.values[source.window.first + k]
             if value == value:  # not NaN: the new standing target
                 acct.standing[i] = int(value)
-        if acct.closes_pending():
-            return False
-        tape.record(k, acct.cash, acct.books, self.share0)
+        for i, book in enumerate(acct.books):
+            target = acct.standing[i]
+            off = book.pos and target is not None and target != (1 if book.pos > 0 else -1)
+            if off and (acct.lanes[i].run.mode != "spot" or acct.closes_pending()):
+                return False  # a close (net mode always closes what it holds)
         return True
 
     def first_active(self, k: int, stop: int, tape: Tape) -> int:
@@ -162,8 +164,8 @@ class _Loop:
         for i, (lane, target) in enumerate(zip(acct.lanes, acct.standing, strict=True)):
             if target not in (1, -1) or (target == -1 and lane.run.mode == "spot"):
                 continue
-            holding, inst = acct.books[i].holding, lane.run.instrument
-            held = holding.long if target == 1 else holding.short
+            pos, inst = acct.books[i].pos, lane.run.instrument
+            held = abs(pos) if pos * target > 0 else ZERO  # on the target side: Holding.long/short
             scanner.watch(i, self.factor[i], quiet_band(held, inst.lot_sz, inst.min_sz, acct.settings.band))
         return scanner.first_active(k, stop)
 
@@ -198,7 +200,7 @@ def run_backtest(
                 k = j
             else:
                 stop = loop.next_forced(k)
-                if stop == k and not loop.every and loop.soft(k, tape):
+                if stop == k and not loop.every and loop.soft(k):
                     stop = loop.next_forced(k + 1)
                 if stop > k:
                     k = loop.first_active(k, stop, tape)

@@ -20,8 +20,12 @@ something can happen; the others are passed in bulk. A bar must be stepped when 
 replayed (every bar), a vectorised form's standing target changes or is checked, a funding
 settlement falls on a position, the run sizes from journaled equity, or the sizing may leave the
 band around the position (:mod:`backtest.quiet`: a float pre-screen with a wide margin; the
-exact step decides). Between stepped bars nothing but the prices changes, so the per-bar curves of
-step 6 are computed at the end with numpy, as floats (:mod:`backtest.tape`).
+exact step decides). A standing target that changes without a close is taken without a step (its
+sizing is screened like any bar's); with every book flat, the standing targets simply follow the
+vectorised forms, so a whole flat stretch is screened at once for the first bar that may open.
+Between stepped bars nothing but the prices changes, so the per-bar curves of step 6 are computed
+at the end with numpy, as floats (:mod:`backtest.tape`); the standing target per bar is the
+strategy's outputs carried forward.
 
 Fills: ``limit`` orders fill at the trader's first limit price (signal price moved by the
 slippage, rounded to the tick: :func:`trader.sizing.limit_price`); ``market`` and

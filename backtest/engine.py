@@ -15,6 +15,18 @@ For every bar, in the trader's order (:mod:`trader.cycle`):
    an open the account cannot margin is refused;
 6. equity marked at the bar's close.
 
+Steps 1-5 run exactly, in ``Decimal`` (:meth:`backtest.account.Account.step`), on every bar where
+something can happen; the others are passed in bulk. A bar must be stepped when a strategy is
+replayed (every bar), a vectorised form's standing target changes or is checked, a funding
+settlement falls on a position, the run sizes from journaled equity, or the sizing may leave the
+band around the position (:mod:`backtest.quiet`: a float pre-screen with a wide margin; the
+exact step decides). A standing target that changes without a close is taken without a step (its
+sizing is screened like any bar's); with every book flat, the standing targets simply follow the
+vectorised forms, so a whole flat stretch is screened at once for the first bar that may open.
+Between stepped bars nothing but the prices changes, so the per-bar curves of step 6 are computed
+at the end with numpy, as floats (:mod:`backtest.tape`); the standing target per bar is the
+strategy's outputs carried forward.
+
 Fills: ``limit`` orders fill at the trader's first limit price (signal price moved by the
 slippage, rounded to the tick: :func:`trader.sizing.limit_price`); ``market`` and
 ``optimal_limit_ioc`` orders at the next bar's open (the last bar: its close).
@@ -23,219 +35,143 @@ slippage, rounded to the tick: :func:`trader.sizing.limit_price`); ``market`` an
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 import numpy as np
+import pandas as pd
 
-from backtest.data import Window
-from backtest.funding import FundingRates, settlements
-from backtest.ledger import Book, LaneResult, Refusal, RunResult
-from backtest.model import BacktestError, RunSettings, StrategyRun
+from backtest.account import Account, Lane
+from backtest.ledger import LaneResult, RunResult
+from backtest.model import RunSettings
+from backtest.quiet import FlatLane, Scanner, quiet_band
+from backtest.tape import Tape
 from backtest.targets import TargetSource, VectorisedSource
-from core.errors import StrategyError
-from trader.diff import Leg, plan_legs
-from trader.sizing import equity_share, limit_price, open_sizing_price, size_target
 
 __all__ = ["Lane", "LaneResult", "RunResult", "run_backtest"]
 
 ZERO = Decimal(0)
+ONE = Decimal(1)
 
 
-@dataclass(frozen=True)
-class Lane:
-    """One strategy of the run with its bars and funding."""
+class _Cursor:
+    """The next of a sorted set of bars, for ``k`` that only grows."""
 
-    run: StrategyRun
-    window: Window
-    funding: FundingRates
+    def __init__(self, rows: np.ndarray, none: int) -> None:
+        self.rows, self.at, self.none = [int(r) for r in rows], 0, none
 
-
-def _check_lanes(lanes: Sequence[Lane]) -> int:
-    if not lanes:
-        raise BacktestError("nothing to backtest: no strategies")
-    seen: set[str] = set()
-    for lane in lanes:
-        if lane.run.inst_id in seen:
-            raise BacktestError(f"{lane.run.inst_id} is traded by two strategies of one account")
-        seen.add(lane.run.inst_id)
-    first = lanes[0].window
-    for lane in lanes[1:]:
-        w = lane.window
-        if w.count != first.count or w.candles.times[w.first] != first.candles.times[first.first]:
-            raise BacktestError("the strategies' candle windows do not cover the same bars")
-    return first.count
+    def next(self, k: int) -> int:
+        rows, at = self.rows, self.at
+        while at < len(rows) and rows[at] < k:
+            at += 1
+        self.at = at
+        return rows[at] if at < len(rows) else self.none
 
 
-class _Account:
-    """The simulated account during one run (see the module docstring for the steps)."""
+class _Loop:
+    """Which bar to step next (see the module docstring)."""
 
-    def __init__(self, lanes: Sequence[Lane], settings: RunSettings, sources: Sequence[TargetSource]) -> None:
-        self.lanes, self.settings, self.sources = lanes, settings, sources
-        self.n = len(lanes)
-        self.count = _check_lanes(lanes)
-        self.cash = settings.initial_equity
-        self.books = [
-            Book(ln.run.inst_id, ln.run.name, ln.run.instrument.contract_value, spot=ln.run.mode == "spot")
-            for ln in lanes
+    def __init__(
+        self, acct: Account, closes: np.ndarray, override: Mapping[int, Decimal], bar_s: int
+    ) -> None:
+        self.acct, self.count = acct, acct.count
+        settings = acct.settings
+        hours = settings.costs.funding_hours * 3600
+        self.funding_bars = np.flatnonzero(closes // hours > (closes - bar_s) // hours)
+        self.override_bars = np.flatnonzero(np.isin(closes, np.fromiter(override, np.int64, len(override))))
+        self.swaps = acct.swaps
+        self.factor = [
+            float(ln.run.leverage * settings.volatility_ratio / ((ONE + settings.slippage) * cv)) / acct.n
+            for ln, cv in ((ln, ln.run.instrument.contract_value) for ln in acct.lanes)
         ]
-        self.results = [
-            LaneResult(ln.run, src.method, 0, np.full(self.count, np.nan), np.full(self.count, np.nan),
-                       np.empty(self.count), np.zeros(self.count, dtype=bool))
-            for ln, src in zip(lanes, sources, strict=True)
-        ]  # fmt: skip
-        self.standing: list[int | None] = [None] * self.n
-        costs = settings.costs
-        self.fee_rates = [costs.fee_rate(ln.run.instrument.is_contract, settings.order_type) for ln in lanes]
-        self.swaps = [ln.run.instrument.inst_type == "SWAP" for ln in lanes]
-        self.specs = [ln.run.sizing for ln in lanes]
-        self.market = settings.order_type != "limit"
-        # per bar
-        self.rows: list[int] = []
-        self._px: list[Decimal] | None = None
-        self.close_s = 0
-        self.margin_base = ZERO  # sizing equity - simulated equity, for the margin check
+        self.scanner = Scanner([ln.window for ln in acct.lanes])
+        vectorised = [s for s in acct.sources if isinstance(s, VectorisedSource)]
+        self.every = len(vectorised) < acct.n  # a replayed strategy: every bar is stepped
+        static = [s.changes for s in vectorised]
+        self.events = _Cursor(np.union1d(self.override_bars, np.concatenate([*static, []])), self.count)
+        self.settle = _Cursor(self.funding_bars, self.count)
+        self.checks = set().union(*(s.checks for s in vectorised))
+        self.overrides = set(self.override_bars.tolist())
+        self.share0 = settings.initial_equity / acct.n
+        # all flat: the standing targets follow the vectorised forms (no skipped check yet), and
+        # only a check, a journaled equity or an open can need a step
+        self.hard = _Cursor(np.union1d(self.override_bars, np.fromiter(self.checks, np.int64)), self.count)
+        self.static = [s.filled for s in vectorised]
+        self.flat = [] if self.every else [self._flat_lane(i) for i in range(acct.n)]
 
-    def quiet_until(self, k: int) -> int:
-        """Bars from ``k`` on where nothing can happen: every book flat, no standing target to
-        open, and no vectorised source signalling or checking. Returns the first bar that is not
-        quiet (``k`` itself when the replay, or a position, needs every bar)."""
-        if any(b.pos for b in self.books) or any(s in (1, -1) for s in self.standing):
+    def _flat_lane(self, i: int) -> FlatLane:
+        inst, settings = self.acct.lanes[i].run.instrument, self.acct.settings
+        below = quiet_band(ZERO, inst.lot_sz, inst.min_sz, settings.band).below
+        spot = self.acct.lanes[i].run.mode == "spot"
+        return FlatLane.of(i, self.factor[i], below, self.static[i], self.scanner.px[i], spot)
+
+    def flat_until(self, k: int) -> tuple[int, bool]:
+        """With every book flat: the next bar to look at from ``k`` and whether it opens (then
+        step it); the standing targets are brought to the bar before it. ``(k, False)`` if this
+        shortcut does not apply."""
+        acct = self.acct
+        if self.every or any(acct.skipped) or any(b.pos for b in acct.books):
+            return k, False
+        stop = self.hard.next(k)
+        if stop == k:
+            return k, False
+        cash = float(acct.cash)
+        j = self.scanner.first_opening(k, stop, cash, self.flat)
+        if j > 0:
+            for i, st in enumerate(self.static):
+                v = st[j - 1]
+                acct.standing[i] = None if v != v else int(v)
+        return j, j < stop
+
+    def next_forced(self, k: int) -> int:
+        """The first bar >= ``k`` that must be stepped whatever the prices do."""
+        acct = self.acct
+        if self.every:
             return k
-        ends = [s.next_event(k) if isinstance(s, VectorisedSource) else k for s in self.sources]
-        return min(ends)
+        end = self.events.next(k)
+        for i, source in enumerate(acct.sources):
+            if acct.skipped[i]:  # a skipped check left the standing target off its static course
+                assert isinstance(source, VectorisedSource)
+                end = min(end, source.next_event(k, acct.standing[i]))
+        if any(b.pos and swap for b, swap in zip(acct.books, self.swaps, strict=True)):
+            end = min(end, self.settle.next(k))
+        return end
 
-    def pass_quietly(self, k: int, stop: int, share0: Decimal) -> None:
-        """Record the quiet bars ``k .. stop - 1``: targets stand, values stay, nobody is exposed."""
-        for i, book in enumerate(self.books):
-            res = self.results[i]
-            res.value[k:stop] = float(share0 + book.settled)
-            if self.standing[i] is not None:
-                res.standing[k:stop] = self.standing[i]
+    def soft(self, k: int) -> bool:
+        """Take forced bar ``k`` without a step if it only changes standing targets and closes
+        nothing (its sizing is then screened like any bar's); ``False``: step it."""
+        acct = self.acct
+        if k in self.checks or k in self.overrides or any(acct.skipped):
+            return False
+        held = any(b.pos and sw for b, sw in zip(acct.books, self.swaps, strict=True))
+        if held and self.settle.next(k) == k:
+            return False
+        for i, source in enumerate(acct.sources):
+            assert isinstance(source, VectorisedSource)
+            value = source.values[source.window.first + k]
+            if value == value:  # not NaN: the new standing target
+                acct.standing[i] = int(value)
+        for i, book in enumerate(acct.books):
+            target = acct.standing[i]
+            off = book.pos and target is not None and target != (1 if book.pos > 0 else -1)
+            if off and (acct.lanes[i].run.mode != "spot" or acct.closes_pending()):
+                return False  # a close (net mode always closes what it holds)
+        return True
 
-    def equity(self) -> Decimal:
-        return self.cash + sum((b.upl(p) for b, p in zip(self.books, self.px, strict=True)), ZERO)
-
-    def start_bar(self, k: int, close_s: int) -> None:
-        self.rows = [ln.window.first + k for ln in self.lanes]
-        self._px = None
-        self.close_s = close_s
-
-    @property
-    def px(self) -> list[Decimal]:
-        """The bar's closes (the signal prices), read once a bar needs them."""
-        if self._px is None:
-            self._px = [ln.window.candles.close_px(r) for ln, r in zip(self.lanes, self.rows, strict=True)]
-        return self._px
-
-    @property
-    def when(self) -> datetime:
-        return datetime.fromtimestamp(self.close_s, tz=UTC)
-
-    def pay_funding(self, after_s: int, upto_s: int) -> None:
-        for i, book in enumerate(self.books):
-            if book.pos and self.swaps[i]:
-                for t in settlements(after_s, upto_s, self.settings.costs.funding_hours):
-                    side = 1 if book.pos > 0 else -1
-                    amount = book.notional(self.px[i]) * self.lanes[i].funding.rate_at(t) * side
-                    book.pay_funding(amount)
-                    self.cash -= amount
-
-    def update_targets(self, k: int) -> list[bool]:
-        ok = [False] * self.n
-        for i, source in enumerate(self.sources):
-            book = self.books[i]
-            try:
-                now_pos = 1 if book.pos > 0 else -1 if book.pos < 0 else 0
-                raw = source.target(k, now_pos, book.entry if book.pos else None)
-            except BacktestError:
-                raise
-            except StrategyError as exc:  # skipped for this bar, as the trader skips it
-                self.results[i].skips.append(f"{self.when.isoformat()}: {exc}")
+    def first_active(self, k: int, stop: int, tape: Tape) -> int:
+        """The first bar in ``[k, stop)`` whose sizing may order (``stop`` if none)."""
+        acct, scanner = self.acct, self.scanner
+        if not any(t == 1 or t == -1 for t in acct.standing):
+            return stop  # no lane to size: nothing can order before the next forced bar
+        n = acct.n
+        scanner.set_state(tape.cash[-1], tape.units[-n:], tape.entry[-n:])
+        for i, (lane, target) in enumerate(zip(acct.lanes, acct.standing, strict=True)):
+            if target not in (1, -1) or (target == -1 and lane.run.mode == "spot"):
                 continue
-            ok[i] = True
-            if raw is not None:
-                self.results[i].raw[k] = raw
-                self.standing[i] = raw
-            if self.standing[i] is not None:
-                self.results[i].standing[k] = self.standing[i]
-        return ok
-
-    def fill_price(self, i: int, leg: Leg) -> Decimal:
-        if self.market:
-            nxt = self.rows[i] + 1
-            candles = self.lanes[i].window.candles
-            return candles.open_px(nxt) if nxt < len(candles) else self.px[i]
-        return limit_price(self.px[i], leg.side, self.settings.slippage, self.lanes[i].run.instrument.tick_sz)
-
-    def book(self, i: int, leg: Leg) -> None:
-        target = self.standing[i]
-        assert target is not None
-        fill, moved = self.books[i].fill(self.when, leg, self.fill_price(i, leg), self.fee_rates[i], target)
-        self.cash += moved
-        self.results[i].fills.append(fill)
-
-    def closes(self, ok: list[bool]) -> bool:
-        traded = False
-        for i, lane in enumerate(self.lanes):
-            target, pos = self.standing[i], self.books[i].pos
-            side = 1 if pos > 0 else -1 if pos < 0 else 0
-            if not ok[i] or target is None or target == side:  # plan_legs would close nothing
-                continue
-            inst = lane.run.instrument
-            plan = plan_legs(
-                target, self.books[i].holding, None, lane.run.mode, lot_sz=inst.lot_sz, min_sz=inst.min_sz
-            )
-            for leg in plan.closes:
-                self.book(i, leg)
-                traded = True
-        return traded
-
-    def opens(self, ok: list[bool], sizing: Decimal, equity: Decimal) -> bool:
-        traded = False
-        share = equity_share(sizing, self.n)
-        # The margin check sees the equity the opens were sized from, less what they have cost.
-        self.margin_base = sizing - equity
-        px = self.px
-        for i, lane in enumerate(self.lanes):
-            target = self.standing[i]
-            run, inst = lane.run, lane.run.instrument
-            if not ok[i] or target not in (1, -1) or (target == -1 and run.mode == "spot"):
-                continue
-            result = size_target(
-                self.specs[i], share=share, leverage=run.leverage,
-                volatility_ratio=self.settings.volatility_ratio,
-                price=open_sizing_price(px[i], self.settings.slippage),
-            )  # fmt: skip
-            plan = plan_legs(
-                target, self.books[i].holding, result.size, run.mode,
-                lot_sz=inst.lot_sz, min_sz=inst.min_sz, band=self.settings.band,
-            )  # fmt: skip
-            for leg in plan.adjustments:
-                if leg.kind == "open":
-                    needed, available = self.margin(i, leg)
-                    if needed > available:
-                        self.results[i].refusals.append(
-                            Refusal(self.when, run.inst_id, leg.sz, needed, available)
-                        )
-                        continue
-                self.book(i, leg)
-                traded = True
-        return traded
-
-    def margin(self, i: int, leg: Leg) -> tuple[Decimal, Decimal]:
-        """Initial margin (+ fee) an open needs, and what the account has free for it."""
-        used = sum(
-            (
-                b.notional(p) / ln.run.leverage
-                for b, p, ln in zip(self.books, self.px, self.lanes, strict=True)
-            ),
-            ZERO,
-        )
-        notional = leg.sz * self.books[i].units * self.px[i]
-        available = self.margin_base + self.equity() - used
-        return notional / self.lanes[i].run.leverage + notional * self.fee_rates[i], available
+            pos, inst = acct.books[i].pos, lane.run.instrument
+            held = abs(pos) if pos * target > 0 else ZERO  # on the target side: Holding.long/short
+            scanner.watch(i, self.factor[i], quiet_band(held, inst.lot_sz, inst.min_sz, acct.settings.band))
+        return scanner.first_active(k, stop)
 
 
 def run_backtest(
@@ -248,54 +184,47 @@ def run_backtest(
     """Replay the account over its lanes' bars. ``sizing_equity`` (bar close -> equity) replaces
     the simulated equity in phase 2 for those bars (the identity test sizes from the equity the
     trader journaled)."""
-    acct = _Account(lanes, settings, sources)
-    count, iv = acct.count, lanes[0].window.candles.interval
+    acct = Account(lanes, settings, sources)
+    count, bar_s = acct.count, lanes[0].window.candles.interval.seconds
     share0 = settings.initial_equity / acct.n
     override = {int(k.timestamp()): v for k, v in (sizing_equity or {}).items()}
-    closes = np.empty(count, dtype=np.int64)
-    curve = np.empty(count)
-    used: dict[int, Decimal] = {}
-    times = lanes[0].window.candles.times
     first = lanes[0].window.first
-    closes[:] = times[first : first + count] + iv.seconds
-    k = 0
+    closes = lanes[0].window.candles.times[first : first + count] + bar_s
+    loop = _Loop(acct, closes, override, bar_s)
+    tape = Tape(acct.n)
+    tape.record(0, acct.cash, acct.books, share0)
+    k, pending = 0, False
     while k < count:
-        quiet = acct.quiet_until(k)
-        if quiet > k:
-            acct.pass_quietly(k, quiet, share0)
-            curve[k:quiet] = float(acct.cash)
-            k = quiet
-            continue
+        if not pending:
+            j, opens = loop.flat_until(k)
+            if j > k and not opens:
+                k = j  # a forced bar (or the end): the top of the loop takes it
+                continue
+            if opens:
+                k = j
+            else:
+                stop = loop.next_forced(k)
+                if stop == k and not loop.every and loop.soft(k):
+                    stop = loop.next_forced(k + 1)
+                if stop > k:
+                    k = loop.first_active(k, stop, tape)
+                    if k == stop:
+                        continue  # as above
         close_s = int(closes[k])
-        acct.start_bar(k, close_s)
-        acct.pay_funding(close_s - iv.seconds, close_s)
-        ok = acct.update_targets(k)
-        traded = acct.closes(ok)
-        if any(ok[i] and (s == 1 or s == -1) for i, s in enumerate(acct.standing)):
-            equity = acct.equity()
-            sizing = override.get(close_s, equity)
-            if acct.opens(ok, sizing, equity) or traded:
-                used[close_s] = sizing
-        elif traded:
-            used[close_s] = acct.equity()
-        total = acct.cash
-        for i, book in enumerate(acct.books):
-            res = acct.results[i]
-            if book.pos:
-                px = acct.px[i]
-                res.value[k] = float(share0 + book.value(px))
-                res.exposed[k] = True
-                total += book.upl(px)
-            else:  # flat: no price needed
-                res.value[k] = float(share0 + book.settled)
-        curve[k] = float(total)
+        pending = acct.step(k, close_s, bar_s, override.get(close_s))
+        tape.record(k, acct.cash, acct.books, share0)
         k += 1
 
+    curves = tape.curves(loop.scanner.px, count)
     last_px = [ln.window.candles.close_px(ln.window.first + count - 1) for ln in lanes]
     for i, (book, res) in enumerate(zip(acct.books, acct.results, strict=True)):
+        res.value, res.exposed = curves.values[i], curves.exposed[i]
+        # the standing target: the last output carried forward (a skipped bar has none)
+        res.standing = pd.Series(res.raw).ffill().to_numpy(copy=True)
+        res.standing[acct.skipped[i]] = np.nan
         res.checked = int(getattr(sources[i], "checked", 0))
         res.trips = list(book.trips)
         res.fees, res.funding = book.fees, book.funding
         res.final_pnl = book.value(last_px[i])
     final = acct.cash + sum((b.upl(p) for b, p in zip(acct.books, last_px, strict=True)), ZERO)
-    return RunResult(closes, curve, settings.initial_equity, final, acct.results, used)
+    return RunResult(closes, curves.equity, settings.initial_equity, final, acct.results, acct.used)

@@ -186,7 +186,7 @@ def figures(result: RunResult, interval: Interval) -> tuple[Metrics, list[Metric
     share = float(result.initial) / n
     exposed_any = np.any(np.vstack([lane.exposed for lane in result.lanes]), axis=0)
     account = compute_metrics(
-        [float(result.initial), *result.equity.tolist()],
+        np.concatenate([[float(result.initial)], result.equity]),
         bar_seconds=interval.seconds,
         trips=[t.net for lane in result.lanes for t in lane.trips],
         exposed=exposed_any,
@@ -196,7 +196,7 @@ def figures(result: RunResult, interval: Interval) -> tuple[Metrics, list[Metric
     )
     per = [
         compute_metrics(
-            [share, *lane.value.tolist()],
+            np.concatenate([[share], lane.value]),
             bar_seconds=interval.seconds,
             trips=[t.net for t in lane.trips],
             exposed=lane.exposed,

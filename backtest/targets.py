@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Literal, Protocol
 
 import numpy as np
+import pandas as pd
 
 import strategies.vectorised  # noqa: F401  (registers the built-in vectorised forms)
 from backtest.data import Window
@@ -63,13 +64,25 @@ class VectorisedSource:
         traded = values[window.first : window.first + window.count]
         self.checks = _sample_rows(traded, sample)
         self.checked = 0
-        # bars where this source does something: a target, or a check against the per-bar function
-        self.events = np.union1d(np.flatnonzero(~np.isnan(traded)), np.fromiter(self.checks, np.int64))
+        self._checks = np.fromiter(sorted(self.checks), np.int64, len(self.checks))
+        # per target value, the bars where the form gives it (the standing target changes only there)
+        self._at = {v: np.flatnonzero(traded == v) for v in (-1, 0, 1)}
+        self._any = np.flatnonzero(~np.isnan(traded))
+        # where the standing target changes if no per-bar check is skipped, and the checks
+        self.filled = filled = pd.Series(traded).ffill().to_numpy()
+        before = np.concatenate([[np.nan], filled[:-1]])
+        self.changes = np.union1d(np.flatnonzero(~np.isnan(traded) & (traded != before)), self._checks)
 
-    def next_event(self, k: int) -> int:
-        """The first traded bar >= ``k`` where this source gives a target or is checked."""
-        at = int(np.searchsorted(self.events, k))
-        return int(self.events[at]) if at < len(self.events) else self.window.count
+    def next_event(self, k: int, standing: int | None) -> int:
+        """The first traded bar >= ``k`` where this source does something: a target other than
+        ``standing`` (``None``: any target), or a check against the per-bar function. Between
+        ``k`` and that bar the standing target stays ``standing``."""
+        ends = [_next(self._checks, k, self.window.count)]
+        if standing is None:
+            ends.append(_next(self._any, k, self.window.count))
+        else:
+            ends += [_next(self._at[v], k, self.window.count) for v in (-1, 0, 1) if v != standing]
+        return min(ends)
 
     def target(self, k: int, now_pos: int, entry: Decimal | None) -> int | None:
         value = self.values[self.window.first + k]
@@ -85,6 +98,11 @@ class VectorisedSource:
                     "fix the vectorised form or run with --method replay"
                 )
         return mine
+
+
+def _next(rows: np.ndarray, k: int, none: int) -> int:
+    at = int(np.searchsorted(rows, k))
+    return int(rows[at]) if at < len(rows) else none
 
 
 def _sample_rows(values: np.ndarray, sample: int) -> set[int]:

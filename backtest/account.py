@@ -1,0 +1,252 @@
+"""The simulated account of a run and its exact ``Decimal`` step: one bar of the trader's cycle.
+
+:meth:`Account.step` is the trader's cycle on one bar (:mod:`trader.cycle`), as
+:mod:`backtest.engine` describes; everything it touches is ``Decimal`` and every target, size and
+order goes through the trader's own functions (:func:`trader.sizing.size_target`,
+:func:`trader.diff.plan_legs`, :func:`trader.sizing.limit_price`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import numpy as np
+
+from backtest.data import Window
+from backtest.funding import FundingRates, settlements
+from backtest.ledger import Book, LaneResult, Refusal
+from backtest.model import BacktestError, RunSettings, StrategyRun
+from backtest.targets import TargetSource, VectorisedSource
+from core.errors import StrategyError
+from trader.diff import Leg, plan_legs
+from trader.sizing import equity_share, limit_price, open_sizing_price, size_target
+
+__all__ = ["Account", "Lane", "check_lanes"]
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One strategy of the run with its bars and funding."""
+
+    run: StrategyRun
+    window: Window
+    funding: FundingRates
+
+
+def check_lanes(lanes: Sequence[Lane]) -> int:
+    if not lanes:
+        raise BacktestError("nothing to backtest: no strategies")
+    seen: set[str] = set()
+    for lane in lanes:
+        if lane.run.inst_id in seen:
+            raise BacktestError(f"{lane.run.inst_id} is traded by two strategies of one account")
+        seen.add(lane.run.inst_id)
+    first = lanes[0].window
+    for lane in lanes[1:]:
+        w = lane.window
+        if w.count != first.count or w.candles.times[w.first] != first.candles.times[first.first]:
+            raise BacktestError("the strategies' candle windows do not cover the same bars")
+    return first.count
+
+
+def _raw(source: TargetSource, count: int) -> np.ndarray:
+    """The strategy outputs per bar: a vectorised form's are known ahead (bars where the per-bar
+    check fails with a strategy error are blanked when visited); the replay's fill in as it runs."""
+    if isinstance(source, VectorisedSource):
+        w = source.window
+        return source.values[w.first : w.first + count].copy()
+    return np.full(count, np.nan)
+
+
+class Account:
+    """The simulated account during one run (see the module docstring for the steps)."""
+
+    def __init__(self, lanes: Sequence[Lane], settings: RunSettings, sources: Sequence[TargetSource]) -> None:
+        self.lanes, self.settings, self.sources = lanes, settings, sources
+        self.n = len(lanes)
+        self.count = check_lanes(lanes)
+        self.cash = settings.initial_equity
+        self.books = [
+            Book(ln.run.inst_id, ln.run.name, ln.run.instrument.contract_value, spot=ln.run.mode == "spot")
+            for ln in lanes
+        ]
+        self.results = [
+            LaneResult(ln.run, src.method, 0, _raw(src, self.count), np.full(self.count, np.nan),
+                       np.empty(self.count), np.zeros(self.count, dtype=bool))
+            for ln, src in zip(lanes, sources, strict=True)
+        ]  # fmt: skip
+        self.skipped: list[list[int]] = [[] for _ in lanes]
+        self.standing: list[int | None] = [None] * self.n
+        costs = settings.costs
+        self.fee_rates = [costs.fee_rate(ln.run.instrument.is_contract, settings.order_type) for ln in lanes]
+        self.swaps = [ln.run.instrument.inst_type == "SWAP" for ln in lanes]
+        self.specs = [ln.run.sizing for ln in lanes]
+        self.market = settings.order_type != "limit"
+        # per bar
+        self.rows: list[int] = []
+        self._px: list[Decimal] | None = None
+        self._when: datetime | None = None
+        self.close_s = 0
+        self.margin_base = ZERO  # sizing equity - simulated equity, for the margin check
+        self.used: dict[int, Decimal] = {}  # sizing equity per bar close with orders
+
+    def equity(self) -> Decimal:
+        return self.cash + sum((b.upl(p) for b, p in zip(self.books, self.px, strict=True)), ZERO)
+
+    def start_bar(self, k: int, close_s: int) -> None:
+        self.rows = [ln.window.first + k for ln in self.lanes]
+        self._px = None
+        self._when = None
+        self.close_s = close_s
+
+    @property
+    def px(self) -> list[Decimal]:
+        """The bar's closes (the signal prices), read once a bar needs them."""
+        if self._px is None:
+            self._px = [ln.window.candles.close_px(r) for ln, r in zip(self.lanes, self.rows, strict=True)]
+        return self._px
+
+    @property
+    def when(self) -> datetime:
+        if self._when is None:
+            self._when = datetime.fromtimestamp(self.close_s, tz=UTC)
+        return self._when
+
+    def pay_funding(self, after_s: int, upto_s: int) -> None:
+        for i, book in enumerate(self.books):
+            if book.pos and self.swaps[i]:
+                for t in settlements(after_s, upto_s, self.settings.costs.funding_hours):
+                    side = 1 if book.pos > 0 else -1
+                    amount = book.notional(self.px[i]) * self.lanes[i].funding.rate_at(t) * side
+                    book.pay_funding(amount)
+                    self.cash -= amount
+
+    def update_targets(self, k: int) -> list[bool]:
+        ok = [False] * self.n
+        for i, source in enumerate(self.sources):
+            book = self.books[i]
+            try:
+                now_pos = 1 if book.pos > 0 else -1 if book.pos < 0 else 0
+                raw = source.target(k, now_pos, book.entry if book.pos else None)
+            except BacktestError:
+                raise
+            except StrategyError as exc:  # skipped for this bar, as the trader skips it
+                self.results[i].skips.append(f"{self.when.isoformat()}: {exc}")
+                self.results[i].raw[k] = np.nan
+                self.skipped[i].append(k)
+                continue
+            ok[i] = True
+            if raw is not None:
+                self.results[i].raw[k] = raw
+                self.standing[i] = raw
+        return ok
+
+    def fill_price(self, i: int, leg: Leg) -> Decimal:
+        if self.market:
+            nxt = self.rows[i] + 1
+            candles = self.lanes[i].window.candles
+            return candles.open_px(nxt) if nxt < len(candles) else self.px[i]
+        return limit_price(self.px[i], leg.side, self.settings.slippage, self.lanes[i].run.instrument.tick_sz)
+
+    def book(self, i: int, leg: Leg) -> None:
+        target = self.standing[i]
+        assert target is not None
+        fill, moved = self.books[i].fill(self.when, leg, self.fill_price(i, leg), self.fee_rates[i], target)
+        self.cash += moved
+        self.results[i].fills.append(fill)
+
+    def closes(self, ok: list[bool]) -> bool:
+        traded = False
+        for i, lane in enumerate(self.lanes):
+            target, pos = self.standing[i], self.books[i].pos
+            side = 1 if pos > 0 else -1 if pos < 0 else 0
+            if not ok[i] or target is None or target == side:  # plan_legs would close nothing
+                continue
+            inst = lane.run.instrument
+            plan = plan_legs(
+                target, self.books[i].holding, None, lane.run.mode, lot_sz=inst.lot_sz, min_sz=inst.min_sz
+            )
+            for leg in plan.closes:
+                self.book(i, leg)
+                traded = True
+        return traded
+
+    def opens(self, ok: list[bool], sizing: Decimal, equity: Decimal) -> bool:
+        traded = False
+        share = equity_share(sizing, self.n)
+        # The margin check sees the equity the opens were sized from, less what they have cost.
+        self.margin_base = sizing - equity
+        px = self.px
+        for i, lane in enumerate(self.lanes):
+            target = self.standing[i]
+            run, inst = lane.run, lane.run.instrument
+            if not ok[i] or target not in (1, -1) or (target == -1 and run.mode == "spot"):
+                continue
+            result = size_target(
+                self.specs[i], share=share, leverage=run.leverage,
+                volatility_ratio=self.settings.volatility_ratio,
+                price=open_sizing_price(px[i], self.settings.slippage),
+            )  # fmt: skip
+            plan = plan_legs(
+                target, self.books[i].holding, result.size, run.mode,
+                lot_sz=inst.lot_sz, min_sz=inst.min_sz, band=self.settings.band,
+            )  # fmt: skip
+            for leg in plan.adjustments:
+                if leg.kind == "open":
+                    needed, available = self.margin(i, leg)
+                    if needed > available:
+                        self.results[i].refusals.append(
+                            Refusal(self.when, run.inst_id, leg.sz, needed, available)
+                        )
+                        continue
+                self.book(i, leg)
+                traded = True
+        return traded
+
+    def margin(self, i: int, leg: Leg) -> tuple[Decimal, Decimal]:
+        """Initial margin (+ fee) an open needs, and what the account has free for it."""
+        used = sum(
+            (
+                b.notional(p) / ln.run.leverage
+                for b, p, ln in zip(self.books, self.px, self.lanes, strict=True)
+            ),
+            ZERO,
+        )
+        notional = leg.sz * self.books[i].units * self.px[i]
+        available = self.margin_base + self.equity() - used
+        return notional / self.lanes[i].run.leverage + notional * self.fee_rates[i], available
+
+    def step(self, k: int, close_s: int, bar_s: int, sizing_equity: Decimal | None) -> bool:
+        """Bar ``k``'s cycle: funding, targets, closes, re-read equity, sized opens. ``True`` if
+        the next bar must be stepped too (a strategy was skipped, or a close could not be made)."""
+        self.start_bar(k, close_s)
+        self.pay_funding(close_s - bar_s, close_s)
+        ok = self.update_targets(k)
+        traded = self.closes(ok)
+        if any(ok[i] and (s == 1 or s == -1) for i, s in enumerate(self.standing)):
+            equity = self.equity()
+            sizing = equity if sizing_equity is None else sizing_equity
+            if self.opens(ok, sizing, equity) or traded:
+                self.used[close_s] = sizing
+        elif traded:
+            self.used[close_s] = self.equity()
+        return not all(ok) or self.closes_pending()
+
+    def closes_pending(self) -> bool:
+        """A standing target the position is not on, with a close the trader would still order."""
+        for i, lane in enumerate(self.lanes):
+            target, book = self.standing[i], self.books[i]
+            if target is None or not book.pos or target == (1 if book.pos > 0 else -1):
+                continue
+            inst = lane.run.instrument
+            plan = plan_legs(
+                target, book.holding, None, lane.run.mode, lot_sz=inst.lot_sz, min_sz=inst.min_sz
+            )
+            if plan.closes:
+                return True
+        return False

@@ -1,0 +1,200 @@
+"""Which bars an account can sit through without an order: the trader's re-size check, vectorised.
+
+Between two *events* (a new standing target, a run-time check of a vectorised form, a funding
+settlement, a journaled sizing equity) nothing in the account changes but the prices: cash,
+positions and standing targets are constant, so the equity at bar ``k`` is
+``cash + sum(pos x ctVal x (close[k] - entry))`` and each lane's wanted size is
+``size_target``'s raw size ``equity / n x leverage x vr / (close[k] x (1 + slippage) x ctVal)``
+rounded down to the lot. The trader orders only when that wanted size leaves the band around the
+held position (:func:`trader.diff.plan_legs`), or, flat, once it reaches ``minSz``.
+
+:func:`quiet_band` turns a lane's holding into the raw sizes that cannot give an order (exact
+``Decimal`` lot multiples); :class:`Scanner` evaluates the raw sizes of a stretch of bars with
+numpy and returns the first bar that may leave them. Floats only *pick* bars: the tolerance is far
+wider than their rounding error, so a bar near a boundary is always handed to the engine's exact
+``Decimal`` step, which sizes and diffs it through the trader's own functions and decides. A bar
+picked needlessly costs one exact step that orders nothing; a bar skipped is provably quiet.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+
+from backtest.data import Window
+from trader.sizing import ceil_to_step, floor_to_step
+
+__all__ = ["FlatLane", "QuietBand", "Scanner", "quiet_band"]
+
+ONE = Decimal(1)
+REL_TOL = 1e-9  # relative safety margin of the float evaluation (its error is ~1e-15)
+CHUNK = 4096  # bars evaluated at a time on long stretches
+SHORT = 64  # stretches up to this long are evaluated bar by bar
+
+
+@dataclass(frozen=True)
+class QuietBand:
+    """Raw sizes (before lot rounding) that give no order: ``raw < below`` (not sizeable: under
+    ``minSz``) or ``lo <= raw < hi`` (inside the band around the held position; empty if lo >= hi)."""
+
+    below: float
+    lo: float
+    hi: float
+
+
+def _inside(desired: Decimal, held: Decimal, band: Decimal) -> bool:
+    """``plan_legs``' band test for a held position (``held > 0``)."""
+    return abs(desired - held) <= band * desired
+
+
+@functools.lru_cache(maxsize=4096)
+def quiet_band(held: Decimal, lot: Decimal, min_sz: Decimal, band: Decimal) -> QuietBand:
+    """The quiet raw sizes of a lane holding ``held`` (>= 0) on its target's side."""
+    smallest = max(ceil_to_step(min_sz, lot), lot)  # the smallest size size_target returns
+    if held <= 0:
+        return QuietBand(float(smallest), math.inf, -math.inf)
+    lo = ceil_to_step(held / (ONE + band), lot)
+    for _ in range(3):  # the Decimal quotient may round across a lot boundary: settle exactly
+        if lo > lot and _inside(lo - lot, held, band):
+            lo -= lot
+        elif not _inside(lo, held, band):
+            lo += lot
+    no_band = QuietBand(float(smallest), math.inf, -math.inf)
+    if not _inside(lo, held, band):
+        return no_band  # not settled: no band, the exact step decides every bar
+    if band >= 1:
+        return QuietBand(float(smallest), float(lo), math.inf)
+    hi = floor_to_step(held / (ONE - band), lot)
+    for _ in range(3):
+        if _inside(hi + lot, held, band):
+            hi += lot
+        elif hi > lo and not _inside(hi, held, band):
+            hi -= lot
+    if hi < lo or not _inside(hi, held, band):
+        return no_band
+    return QuietBand(float(smallest), float(lo), float(hi + lot))
+
+
+@dataclass(frozen=True)
+class _Active:
+    lane: int
+    factor: float  # raw size = factor x equity / close
+    band: QuietBand
+
+
+class Scanner:
+    """The lanes' closes as floats, for evaluating stretches of bars (see the module docstring)."""
+
+    def __init__(self, windows: Sequence[Window]) -> None:
+        self.px = [w.frame["close"].to_numpy(dtype=np.float64)[w.first : w.first + w.count] for w in windows]
+        self.inv = [1.0 / p for p in self.px]
+        self.px_max = [float(p.max()) for p in self.px]
+        self.inv_max = [float(v.max()) for v in self.inv]
+        # plain float arrays for the bar-by-bar loop (not lists: the garbage collector would walk them)
+        self.px_list = [array("d", p.tobytes()) for p in self.px]
+        self.inv_list = [array("d", v.tobytes()) for v in self.inv]
+        self.active: list[_Active] = []
+        self.cash = 0.0
+        self.units: list[float] = []  # signed base units held per lane
+        self.entry: list[float] = []
+
+    def set_state(self, cash: float, units: Sequence[float], entry: Sequence[float]) -> None:
+        self.cash, self.units, self.entry = cash, list(units), list(entry)
+        self.active = []
+
+    def watch(self, lane: int, factor: float, band: QuietBand) -> None:
+        """Lane ``lane`` stands at 1 or -1: a bar is quiet only if its raw size stays in ``band``."""
+        self.active.append(_Active(lane, factor, band))
+
+    def first_active(self, start: int, stop: int) -> int:
+        """The first bar in ``[start, stop)`` that may need an order (``stop`` if none)."""
+        if not self.active:
+            return stop
+        scale = abs(self.cash) + sum(
+            abs(u) * (m + abs(e)) for u, m, e in zip(self.units, self.px_max, self.entry, strict=True)
+        )
+        base = self.cash - sum(u * e for u, e in zip(self.units, self.entry, strict=True))
+        held = [(u, lane) for lane, u in enumerate(self.units) if u]
+        tests = []
+        for act in self.active:
+            tol = REL_TOL * act.factor * scale * self.inv_max[act.lane]
+            q = act.band
+            tests.append((act.lane, act.factor, q.below - tol, q.lo + tol, q.hi - tol))
+        if stop - start <= SHORT:
+            return self._loop(start, stop, base, held, tests)
+        a = start
+        while a < stop:
+            b = min(stop, a + CHUNK)
+            equity = np.full(b - a, base)
+            for u, lane in held:
+                equity += u * self.px[lane][a:b]
+            quiet = np.ones(b - a, dtype=bool)
+            for lane, factor, below, lo, hi in tests:
+                raw = factor * equity * self.inv[lane][a:b]
+                quiet &= (raw < below) | ((raw >= lo) & (raw < hi))
+            loud = np.flatnonzero(~quiet)
+            if len(loud):
+                return a + int(loud[0])
+            a = b
+        return stop
+
+    def _loop(
+        self, start: int, stop: int, base: float, held: list[tuple[float, int]],
+        tests: list[tuple[int, float, float, float, float]],
+    ) -> int:  # fmt: skip
+        """:meth:`first_active` bar by bar: cheaper than numpy's set-up on a few bars."""
+        px, inv = self.px_list, self.inv_list
+        for j in range(start, stop):
+            equity = base
+            for u, lane in held:
+                equity += u * px[lane][j]
+            for lane, factor, below, lo, hi in tests:
+                raw = factor * equity * inv[lane][j]
+                if not (raw < below or lo <= raw < hi):
+                    return j
+        return stop
+
+    def first_opening(self, start: int, stop: int, cash: float, flat: Sequence[FlatLane]) -> int:
+        """With every lane flat (equity = ``cash``): the first bar in ``[start, stop)`` where a lane
+        standing at 1 or -1 may size an open (``stop`` if none). Flat, a lane's raw size is
+        ``factor x cash / close``: it reaches ``minSz`` when the close falls to a threshold."""
+        if cash <= 0:
+            return stop  # no equity, nothing is sizeable
+        ends = [stop]
+        for lane in flat:
+            tol = REL_TOL * lane.factor * cash * self.inv_max[lane.lane]
+            limit = lane.factor * cash / (lane.below - tol) * (1 + REL_TOL)  # close <= limit: may open
+            a, size = start, 64
+            while a < ends[0] and a < stop:
+                b = min(stop, a + size)
+                hit = np.flatnonzero(lane.closes[a:b] <= limit)
+                if len(hit):
+                    ends.append(a + int(hit[0]))
+                    break
+                a, size = b, min(size * 4, CHUNK * 16)
+            ends = [min(ends)]
+        return ends[0]
+
+
+@dataclass(frozen=True)
+class FlatLane:
+    """A lane seen while flat: its closes where its vectorised form stands at 1 or -1 (spot: 1),
+    ``inf`` elsewhere (no open can come from a bar standing at 0 or none)."""
+
+    lane: int
+    factor: float
+    below: float
+    closes: np.ndarray
+
+    @staticmethod
+    def of(
+        lane: int, factor: float, below: float, standing: np.ndarray, px: np.ndarray, spot: bool
+    ) -> FlatLane:
+        wants = standing == 1 if spot else np.abs(standing) == 1
+        return FlatLane(lane, factor, below, np.where(wants, px, np.inf))

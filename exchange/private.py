@@ -151,9 +151,10 @@ class AccountClient:
         data = self._data(ep, lambda: self._acct.get_account_balance(ccy=ccy or ""))
         return p.parse_balance(self._first(data, ep))
 
-    def transfer_bills(self, ccy: str, newer_than: str = "") -> list[TransferBill]:
-        """Transfer bills (``type=1``) of ``ccy`` newer than bill id ``newer_than`` ("" = the last
-        7 days' ones), oldest first. Pages of 100 are followed until one comes back short."""
+    def transfer_bills(self, ccy: str = "", newer_than: str = "") -> list[TransferBill]:
+        """Transfer bills (``type=1``) of ``ccy`` ("" = every currency) newer than bill id
+        ``newer_than`` ("" = the last 7 days' ones), oldest first. Pages of 100 are followed until
+        one comes back short."""
         out: dict[str, TransferBill] = {}
         cursor = newer_than
         while True:

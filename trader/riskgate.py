@@ -24,7 +24,7 @@ from trader.halt import HaltStore, flatten_positions
 from trader.ports import AccountPort
 from trader.risk import Action, clip_size, evaluate
 from trader.state import AccountState, fetch_state
-from trader.transfers import transfers_since
+from trader.transfers import coin_values, transfers_since
 
 __all__ = ["check_limits", "clip_desired", "flatten_account", "halt_reason", "halted_report"]
 
@@ -87,7 +87,8 @@ def check_limits(ctx: TraderContext, state: AccountState, prices: Mapping[str, D
     equity = state.equity(prices, ctx.instruments)
     with _store(ctx) as store:
         saved = store.load()
-        seen, moved = transfers_since(ctx.client, ctx.equity_ccy, saved.bills_seen)  # not trading
+        values = coin_values(ctx.equity_ccy, ctx.instruments, prices)
+        seen, moved = transfers_since(ctx.client, values, saved.bills_seen)  # transfers: not trading
         verdict = evaluate(limits, replace(saved, bills_seen=seen), equity, now, moved)
         store.save(verdict.state, now)
         if verdict.action == "halt":

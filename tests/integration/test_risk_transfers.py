@@ -11,12 +11,13 @@ from exchange.bills import TransferBill
 from tests.integration.test_trader_helpers import T0, TraderRig
 from tests.integration.test_trader_risk import BTC, MINUTE, alerts, halted, make_rig
 
+SOL = "SOL-USDT"
 __all__ = ["make_rig"]  # the fixture, re-exported for pytest
 
 
-def _own_transfer(rig: TraderRig, amt: str, src: str, dst: str, client_id: str) -> None:
+def _own_transfer(rig: TraderRig, amt: str, src: str, dst: str, client_id: str, ccy: str = "USDT") -> None:
     """A transfer inside the rig's account (type 0: funding 6 <-> trading 18), by its own key."""
-    body = {"ccy": "USDT", "amt": amt, "from": src, "to": dst, "type": "0", "clientId": client_id}
+    body = {"ccy": ccy, "amt": amt, "from": src, "to": dst, "type": "0", "clientId": client_id}
     rig.client.request("POST", "/api/v5/asset/transfer", body, idempotent=False)
 
 
@@ -44,6 +45,20 @@ def test_a_transfer_in_does_not_hide_a_real_loss(make_rig: Any) -> None:
     rig.publish(bar2, {BTC: None})
     assert rig.run(bar2).status == "halted"
     assert "max drawdown" in alerts(rig, "risk_halt")[0].detail
+
+
+def test_coins_of_a_traded_spot_instrument_moved_out_are_not_a_loss(make_rig: Any) -> None:
+    rig: TraderRig = make_rig(insts={SOL: 1}, risk={"max_drawdown": "0.2"})
+    rig.publish(T0, {SOL: 1})
+    assert rig.run(T0).status == "done"
+    held = rig.client.balance().detail("SOL")
+    assert held is not None
+    assert held.eq > 0
+    _own_transfer(rig, str(held.eq / 2), "18", "6", "sol1", ccy="SOL")  # half the equity leaves
+    bar2 = T0 + MINUTE
+    rig.publish(bar2, {SOL: None})
+    assert rig.run(bar2).status == "done"
+    assert not halted(rig)
 
 
 def test_every_transfer_leg_on_a_trading_account_leaves_an_okx_bill(make_rig: Any) -> None:

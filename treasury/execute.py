@@ -25,7 +25,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from config.schema import FleetConfig, TreasurySettings
-from core.barlock import BarLock, lock_path
+from core.barlock import POLL_S, BarLock, lock_path
 from core.clock import Clock
 from exchange.asset import FUNDING
 from exchange.errors import ExchangeError, UnknownOutcome
@@ -97,17 +97,27 @@ class Executor:
 
     @contextmanager
     def _locks(self, row: StepRow) -> Iterator[bool]:
-        with ExitStack() as stack:
-            for sub in (row.move.src, row.move.dst):
-                account = self.accounts.get(sub)
-                if sub == MASTER or account is None:
-                    continue
-                lock = BarLock(lock_path(self.cfg.data_dir, account))
-                if not lock.acquire(self.clock, self.settings.lock_wait_s, self.stop):
-                    yield False
+        """Both traders' bar locks, or False after ``lock_wait_s``. While one is busy, none is
+        held: a trader is never kept waiting because the other one is mid-bar."""
+        locks = [
+            BarLock(lock_path(self.cfg.data_dir, self.accounts[sub]))
+            for sub in (row.move.src, row.move.dst)
+            if sub != MASTER and sub in self.accounts
+        ]
+        waited = 0.0
+        while True:
+            with ExitStack() as stack:
+                for lock in locks:
+                    if not lock.try_acquire():
+                        break
+                    stack.callback(lock.release)
+                else:
+                    yield True
                     return
-                stack.callback(lock.release)
-            yield True
+            if waited >= self.settings.lock_wait_s or not self.clock.sleep(POLL_S, self.stop):
+                yield False
+                return
+            waited += POLL_S
 
     def _label(self, row: StepRow) -> str:
         m = row.move

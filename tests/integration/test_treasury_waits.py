@@ -48,6 +48,31 @@ def test_the_bar_locks_are_free_while_58111_is_waited_out(sim: RunningSimulator,
         rig.close()
 
 
+def test_one_busy_trader_does_not_keep_the_other_ones_lock(sim: RunningSimulator, tmp_path: Path) -> None:
+    """s1 -> s2 while s2's trader is mid-bar: s1's trader must not be blocked meanwhile."""
+    rig = Rig(sim, tmp_path, lock_wait_s=10)
+    busy = BarLock(lock_path(rig.cfg.data_dir, "s2"))
+    assert busy.try_acquire()
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (rig.service.run_once(), done.set()))
+    try:
+        thread.start()
+        while not sim.control.requests(path="/api/v5/asset/transfer-state"):  # the step started
+            assert thread.is_alive()
+            threading.Event().wait(0.02)
+        threading.Event().wait(0.2)  # the treasury waits for s2 now
+        assert any(_free(rig, "s1") for _ in range(3)), "s1's lock is held while s2's is awaited"
+        assert rig.book()["transfers"] == []
+        busy.release()
+        thread.join(10)
+        assert done.is_set()
+        assert rig.statuses() == ["done"]
+    finally:
+        busy.release()
+        thread.join(10)
+        rig.close()
+
+
 def test_a_rebalance_leaves_transfer_bills_on_both_trading_accounts(
     tmp_path: Path, sim: RunningSimulator
 ) -> None:

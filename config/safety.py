@@ -16,6 +16,7 @@ from collections.abc import Mapping
 __all__ = [
     "NOT_HOOKS",
     "TEST_HOOKS",
+    "credential_prefix",
     "hook_problems",
     "looks_like_a_key",
     "real_exchange_problems",
@@ -66,3 +67,17 @@ def looks_like_a_key(value: str) -> bool:
     """True for a value shaped like an OKX API key (a UUID) or secret (long hex), not a name."""
     text = value.strip()
     return bool(_UUID.fullmatch(text) or _HEX_KEY.fullmatch(text))
+
+
+def credential_prefix(value: str, example: str, name_re: re.Pattern[str]) -> str:
+    """``value`` when it is an environment variable prefix matching ``name_re``; else ValueError.
+
+    The value is never echoed: what people paste here by mistake is the key or secret itself.
+    """
+    if looks_like_a_key(value) or not name_re.match(value):
+        raise ValueError(
+            f"must be an environment variable prefix like {example} (reads {example}_API_KEY, "
+            "_SECRET, _PASSPHRASE); the value given is not one (not shown: it may be a key). "
+            "Never put the key itself in config.py"
+        )
+    return value

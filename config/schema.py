@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from config.safety import looks_like_a_key
+from config.safety import credential_prefix, looks_like_a_key
 from core.intervals import CANDLE_TIMEZONES, Interval, parse_interval
 
 __all__ = [
@@ -212,9 +212,7 @@ class TreasurySettings(Frozen):
     @field_validator("credentials")
     @classmethod
     def _cred(cls, v: str) -> str:
-        if not ENV_NAME_RE.match(v):
-            raise ValueError(f"must be an environment variable prefix like OKX_MASTER, got {v!r}")
-        return v
+        return credential_prefix(v, "OKX_MASTER", ENV_NAME_RE)
 
     @field_validator("schedule")
     @classmethod
@@ -273,14 +271,7 @@ class AccountSettings(Frozen):
     @field_validator("credentials")
     @classmethod
     def _cred(cls, v: str) -> str:
-        # The value is never echoed: what people paste here by mistake is the key or secret itself.
-        if looks_like_a_key(v) or not ENV_NAME_RE.match(v):
-            raise ValueError(
-                "must be an environment variable prefix like OKX_SUB1 (reads OKX_SUB1_API_KEY, "
-                "_SECRET, _PASSPHRASE); the value given is not one (not shown: it may be a key). "
-                "Never put the key itself in config.py"
-            )
-        return v
+        return credential_prefix(v, "OKX_SUB1", ENV_NAME_RE)
 
     @property
     def interval_obj(self) -> Interval:

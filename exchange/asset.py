@@ -46,6 +46,7 @@ class SubTradingBalance:
     eq: Decimal
     cash_bal: Decimal
     imr: Decimal  # initial margin of open positions plus margin frozen for open orders (0 if none)
+    total_eq: Decimal  # OKX totalEq: the whole trading account (every coin) in USD
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,8 @@ def parse_sub_trading_balance(item: Any, ccy: str) -> SubTradingBalance:
     frozen = (opt_dec(raw, "ordFrozen") if raw is not None else None) or Decimal(0)
     detail = balance.detail(ccy)
     if detail is None:
-        return SubTradingBalance(ccy, Decimal(0), Decimal(0), imr + frozen)
-    return SubTradingBalance(ccy, detail.eq, detail.cash_bal, imr + frozen)
+        return SubTradingBalance(ccy, Decimal(0), Decimal(0), imr + frozen, balance.total_eq)
+    return SubTradingBalance(ccy, detail.eq, detail.cash_bal, imr + frozen, balance.total_eq)
 
 
 def parse_funding_balance(item: Any) -> FundingBalance:

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from core.clock import Clock
 from exchange import parse as p
+from exchange.bills import BILL_TYPE_TRANSFER, TransferBill, parse_transfer_bill
 from exchange.errors import (
     CLOCK_SKEW_CODE,
     BadResponse,
@@ -149,6 +150,22 @@ class AccountClient:
         ep = _A + "balance"
         data = self._data(ep, lambda: self._acct.get_account_balance(ccy=ccy or ""))
         return p.parse_balance(self._first(data, ep))
+
+    def transfer_bills(self, ccy: str = "", newer_than: str = "") -> list[TransferBill]:
+        """Transfer bills (``type=1``) of ``ccy`` ("" = every currency) newer than bill id
+        ``newer_than`` ("" = the last 7 days' ones), oldest first. Pages of 100 are followed until
+        one comes back short."""
+        out: dict[str, TransferBill] = {}
+        cursor = newer_than
+        while True:
+            params = {"ccy": ccy, "type": BILL_TYPE_TRANSFER, "before": cursor, "limit": str(PAGE_MAX)}
+            data = self._data(_A + "bills", functools.partial(self._acct.get_account_bills, **params))
+            page = [parse_transfer_bill(d) for d in data]
+            fresh = [b for b in page if b.bill_id not in out and (not cursor or b.order > int(cursor))]
+            out.update((b.bill_id, b) for b in fresh)
+            if len(page) < PAGE_MAX or not fresh:
+                return sorted(out.values(), key=lambda b: b.order)
+            cursor = max(fresh, key=lambda b: b.order).bill_id
 
     def positions(self, inst_type: str | None = None, inst_id: str | None = None) -> list[Position]:
         """Open positions (an error reply raises; it never reads as "no positions")."""

@@ -75,6 +75,7 @@ PRIVATE_LIMITS: Mapping[str, RateLimit] = {
     _P + "account/balance": RateLimit(10, 2.0, "account"),
     _P + "account/positions": RateLimit(10, 2.0, "account"),
     _P + "account/config": RateLimit(5, 2.0, "account"),
+    _P + "account/bills": RateLimit(5, 1.0, "account"),
     _P + "account/set-leverage": RateLimit(20, 2.0, "account"),
     _P + "account/leverage-info": RateLimit(20, 2.0, "account"),
     _P + "account/max-size": RateLimit(20, 2.0, "account"),

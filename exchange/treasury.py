@@ -17,6 +17,7 @@ from core.clock import Clock
 from exchange.asset import (
     FUNDING,
     TRADING,
+    FundingBalance,
     SubAccount,
     SubTradingBalance,
     TransferAck,
@@ -29,9 +30,10 @@ from exchange.asset import (
     parse_transfer_state,
 )
 from exchange.errors import BadResponse, ExchangeUnavailable, UnknownOutcome
-from exchange.factory import make_account_client
+from exchange.factory import make_account_client, make_market_client
 from exchange.orders import decimal_str
 from exchange.private import AccountClient
+from exchange.public import PublicClient
 from exchange.retry import NOT_PROCESSED_CODES
 
 __all__ = ["MASTER", "MasterClient", "TransferRequest", "make_master_client"]
@@ -81,8 +83,15 @@ class TransferRequest:
 class MasterClient:
     """Private REST of the master account for the treasury."""
 
-    def __init__(self, client: AccountClient) -> None:
+    def __init__(self, client: AccountClient, market: PublicClient | None = None) -> None:
         self.client = client
+        self.market = market  # tickers, to value coins other than the treasury's currency
+
+    def price(self, ccy: str, quote: str) -> Decimal:
+        """The last price of ``ccy`` in ``quote`` (the ``<ccy>-<quote>`` spot ticker)."""
+        if self.market is None:
+            raise ValueError(f"valuing {ccy} in {quote} needs a market client")
+        return self.market.ticker(f"{ccy}-{quote}").last
 
     def sub_accounts(self) -> list[SubAccount]:
         out: dict[str, SubAccount] = {}
@@ -104,11 +113,14 @@ class MasterClient:
             raise BadResponse("", f"no trading balance for sub-account {sub!r}")
         return parse_sub_trading_balance(data[0], ccy)
 
-    def funding_available(self, sub: str, ccy: str) -> Decimal:
+    def funding_balances(self, sub: str, ccy: str = "") -> list[FundingBalance]:
+        """The funding account's balances (every currency it holds, or only ``ccy``)."""
         path = "/api/v5/asset/subaccount/balances" if sub != MASTER else "/api/v5/asset/balances"
-        params = {"ccy": ccy, **({"subAcct": sub} if sub != MASTER else {})}
-        rows = [parse_funding_balance(item) for item in self.client.request("GET", path, params)]
-        return sum((r.avail_bal for r in rows if r.ccy == ccy), Decimal(0))
+        params = {**({"ccy": ccy} if ccy else {}), **({"subAcct": sub} if sub != MASTER else {})}
+        return [parse_funding_balance(item) for item in self.client.request("GET", path, params)]
+
+    def funding_available(self, sub: str, ccy: str) -> Decimal:
+        return sum((r.avail_bal for r in self.funding_balances(sub, ccy) if r.ccy == ccy), Decimal(0))
 
     def max_withdrawal(self, sub: str, ccy: str) -> Decimal:
         """What may leave ``sub``'s trading account now (OKX ``maxWd``)."""
@@ -146,9 +158,12 @@ class MasterClient:
         return parse_transfer_state(data[0]) if data else None
 
     def close(self) -> None:
+        if self.market is not None:
+            self.market.close()
         self.client.close()
 
 
 def make_master_client(settings: ExchangeSettings, credentials: Credentials, clock: Clock) -> MasterClient:
     """The master account's client (its own rate budget and server-time offset)."""
-    return MasterClient(make_account_client(settings, credentials, clock, account="master"))
+    client = make_account_client(settings, credentials, clock, account="master")
+    return MasterClient(client, make_market_client(client, clock))

@@ -40,6 +40,7 @@ LIMITS: dict[tuple[str, str], Limit] = {
     ("GET", _P + "account/balance"): Limit(10, scope="account"),
     ("GET", _P + "account/positions"): Limit(10, scope="account"),
     ("GET", _P + "account/config"): Limit(5, scope="account"),
+    ("GET", _P + "account/bills"): Limit(5, 1.0, "account"),
     ("POST", _P + "account/set-position-mode"): Limit(5, scope="account"),
     ("POST", _P + "account/set-leverage"): Limit(20, scope="account"),
     ("GET", _P + "account/leverage-info"): Limit(20, scope="account"),

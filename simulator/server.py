@@ -24,6 +24,7 @@ from aiohttp import web
 from core.exposure import warn_if_exposed
 from simulator import (
     account_api,
+    bills,
     control_api,
     control_candles,
     control_venue,
@@ -52,6 +53,7 @@ EXPOSED = (
 ROUTES: dict[tuple[str, str], Route] = {
     **market.ROUTES, **account_api.ROUTES, **trading.ROUTES,
     **treasury_api.ROUTES,  # issue #16: master account, sub-accounts, transfers
+    **bills.ROUTES,  # transfer bills (the trader nets transfers out of its risk limits)
 }  # fmt: skip
 _SINGLE = {
     "/api/v5/trade/batch-orders": "/api/v5/trade/order",

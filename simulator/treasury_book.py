@@ -12,6 +12,7 @@ Model (OKX "sub-account" and "funding" APIs, issue #16):
   ``55000``/``58117`` forced on an account (switch, e.g. "just after delivery"), ``58119`` a
   sub-account without transfer-out permission sends, ``58117`` the sender has a negative balance,
   ``58116`` more than the sender's maximum.
+- Each trading-account leg leaves a transfer bill (:mod:`simulator.bills`).
 - ``clientId`` is idempotent per caller: a repeated id returns the first transfer, moving nothing.
 """
 
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from simulator.accounts import ZERO, Account, PriceFn
+from simulator.bills import BillBook
 from simulator.errors import OkxError
 
 __all__ = ["FUNDING", "TRADING", "Leg", "Transfer", "TreasuryBook", "max_withdrawal"]
@@ -89,6 +91,7 @@ class TreasuryBook:
     settlement: bool = False  # a funding-settlement window: every transfer gets 58111
     forced: dict[str, str] = field(default_factory=dict)  # account name -> error code (55000...)
     no_trans_out: set[str] = field(default_factory=set)  # sub-accounts without the permission
+    bills: BillBook = field(default_factory=BillBook)  # each trading-account leg's transfer bill
 
     def is_master(self, acct: Account) -> bool:
         return self.master is not None and acct.name == self.master
@@ -141,6 +144,9 @@ class TreasuryBook:
             raise OkxError("58116")
         self._apply(src, ccy, -amt)
         self._apply(dst, ccy, amt)
+        for leg, change in ((src, -amt), (dst, amt)):
+            if leg.kind == TRADING:
+                self.bills.transfer(leg.acct, ccy, change, src.kind, dst.kind, now)
         transfer = Transfer(
             str(len(self.transfers) + 1_000_001), client_id, type_, ccy, amt, src.kind, dst.kind,
             sub_acct, src.acct.name, dst.acct.name, now,

@@ -13,6 +13,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +24,7 @@ from trader.risk import RiskState
 __all__ = ["HaltStore", "flatten_positions"]
 
 log = logging.getLogger(__name__)
-_KEYS = ("peak", "day", "day_open", "halted", "reason")
+_KEYS = ("peak", "day", "day_open", "halted", "reason", "bills_seen")
 
 
 def _iso(ts: datetime) -> str:
@@ -47,7 +48,8 @@ class HaltStore:
         raw = dict(self._db.execute("SELECT key, value FROM risk_state").fetchall())
         dec = {k: Decimal(raw[k]) if raw.get(k) else None for k in ("peak", "day_open")}
         day = date.fromisoformat(raw["day"]) if raw.get("day") else None
-        return RiskState(dec["peak"], day, dec["day_open"], raw.get("halted") == "1", raw.get("reason", ""))
+        halted, reason = raw.get("halted") == "1", raw.get("reason", "")
+        return RiskState(dec["peak"], day, dec["day_open"], halted, reason, raw.get("bills_seen") or None)
 
     def save(self, state: RiskState, now: datetime) -> None:
         values = {
@@ -56,6 +58,7 @@ class HaltStore:
             "day_open": "" if state.day_open is None else str(state.day_open),
             "halted": "1" if state.halted else "0",
             "reason": state.reason,
+            "bills_seen": state.bills_seen or "",
         }
         self._db.execute("BEGIN IMMEDIATE")
         try:
@@ -78,7 +81,7 @@ class HaltStore:
     def halt(self, reason: str, now: datetime) -> None:
         """Halt the account and mark a flatten as pending (cleared by :meth:`flattened`)."""
         state = self.load()
-        self.save(RiskState(state.peak, state.day, state.day_open, True, reason), now)
+        self.save(replace(state, halted=True, reason=reason), now)
         self._set("flatten_pending", "1", now)
         self.event("halt", reason, now)
 

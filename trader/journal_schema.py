@@ -33,7 +33,8 @@ Version 2 (standing targets, alerts, order deadlines)::
 
 Version 3 — risk limits and the kill switch (issue #16, :mod:`trader.halt`)::
 
-    risk_state(key PK, value, updated_at)   peak, day, day_open, halted ("1"/"0"), reason
+    risk_state(key PK, value, updated_at)   peak, day, day_open, halted ("1"/"0"), reason,
+                                            bills_seen (the last transfer bill netted)
     risk_events(id PK, at, kind, detail, data)   kind: halt | resume | flatten | daily_loss | clip
 
 Version 4 — the files-mode :class:`trader.account_store.JournalAccountStore` (issue #17)::

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Protocol
 
+from exchange.bills import TransferBill
 from exchange.errors import ExchangeError
 from exchange.records import (
     AccountConfig,
@@ -65,6 +66,8 @@ class AccountPort(Protocol):
         self, inst_id: str, mgn_mode: str = "cross", pos_side: str | None = None,
         cl_ord_id: str | None = None,
     ) -> None: ...  # fmt: skip
+
+    def transfer_bills(self, ccy: str = "", newer_than: str = "") -> list[TransferBill]: ...
 
     def close(self) -> None: ...
 

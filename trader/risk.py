@@ -7,6 +7,10 @@
   wanted size is clipped (to the lot) and the clip is reported.
 
 Every limit is optional; :class:`RiskState` is what the journal keeps between bars and restarts.
+
+Transfers are not trading: money moved into or out of the account since the last evaluation (OKX
+transfer bills, see :mod:`exchange.bills`) shifts the peak and the day's open by the same amount,
+so a rebalance out of the account never reads as a drawdown and one into it never hides a loss.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Literal
 from config.schema import RiskSettings
 from trader.sizing import floor_to_step
 
-__all__ = ["Action", "Clip", "RiskState", "Verdict", "clip_size", "evaluate"]
+__all__ = ["Action", "Clip", "RiskState", "Verdict", "clip_size", "evaluate", "net_transfers"]
 
 ZERO = Decimal(0)
 Action = Literal["trade", "no_new_exposure", "halt"]
@@ -32,6 +36,8 @@ class RiskState:
     day_open: Decimal | None = None
     halted: bool = False
     reason: str = ""
+    # The newest transfer bill already netted: None = not read yet, "0" = the account had none.
+    bills_seen: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,10 +57,24 @@ class Clip:
         return bool(self.reason)
 
 
-def evaluate(limits: RiskSettings, state: RiskState, equity: Decimal, now: datetime) -> Verdict:
-    """Roll the peak and the UTC day forward with ``equity`` and apply the account limits."""
+def net_transfers(state: RiskState, transfers: Decimal) -> RiskState:
+    """``state`` with the peak and the day's open moved by ``transfers`` (in > 0, out < 0), the
+    net of the transfers since they were measured: what they would have been without them."""
+    if not transfers:
+        return state
+    peak = None if state.peak is None else state.peak + transfers
+    day_open = None if state.day_open is None else state.day_open + transfers
+    return replace(state, peak=peak, day_open=day_open)
+
+
+def evaluate(
+    limits: RiskSettings, state: RiskState, equity: Decimal, now: datetime, transfers: Decimal = ZERO
+) -> Verdict:
+    """Net ``transfers`` (since ``state`` was saved) out, roll the peak and the UTC day forward
+    with ``equity`` and apply the account limits."""
     if now.tzinfo is None:
         raise ValueError("risk evaluation needs an aware time")
+    state = net_transfers(state, transfers)
     today = now.date()
     peak = equity if state.peak is None else max(state.peak, equity)
     day_open = equity if state.day != today or state.day_open is None else state.day_open

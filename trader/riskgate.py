@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from contextlib import closing
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -23,6 +24,7 @@ from trader.halt import HaltStore, flatten_positions
 from trader.ports import AccountPort
 from trader.risk import Action, clip_size, evaluate
 from trader.state import AccountState, fetch_state
+from trader.transfers import coin_values, transfers_since
 
 __all__ = ["check_limits", "clip_desired", "flatten_account", "halt_reason", "halted_report"]
 
@@ -84,7 +86,10 @@ def check_limits(ctx: TraderContext, state: AccountState, prices: Mapping[str, D
     now = ctx.clock.now()
     equity = state.equity(prices, ctx.instruments)
     with _store(ctx) as store:
-        verdict = evaluate(limits, store.load(), equity, now)
+        saved = store.load()
+        values = coin_values(ctx.equity_ccy, ctx.instruments, prices)
+        seen, moved = transfers_since(ctx.client, values, saved.bills_seen)  # transfers: not trading
+        verdict = evaluate(limits, replace(saved, bills_seen=seen), equity, now, moved)
         store.save(verdict.state, now)
         if verdict.action == "halt":
             store.halt(f"max drawdown: {verdict.detail}", now)

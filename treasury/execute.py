@@ -6,11 +6,13 @@ Per transfer (journal status ``planned``/``sent``):
    behind is found here and never sent twice.
 2. Take the bar locks of both accounts (:mod:`core.barlock`): the money moves only while those
    traders are between bars. Not free within ``lock_wait_s`` -> the plan stays open for the next run.
+   The locks are held around one send + confirm only: every wait (58111) happens without
+   them.
 3. Re-read what may leave the source now; a transfer that would leave open positions without
    their margin (and the reserve) is **refused**, journaled and notified, never sent.
 4. Send with the clientId. No reply -> look it up, resend (same clientId) only if OKX has none.
-   ``58111`` (funding settlement) -> wait ``settlement_retry_s`` and try again. Other OKX refusals
-   are named with what to do, journaled, notified, and stop the plan.
+   ``58111`` (funding settlement) -> release the locks, wait ``settlement_retry_s``, try again.
+   Other OKX refusals are named with what to do, journaled, notified, and stop the plan.
 5. Confirm with ``transfer-state`` (the reply alone does not prove the outcome); journal, notify.
 """
 
@@ -23,7 +25,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from config.schema import FleetConfig, TreasurySettings
-from core.barlock import BarLock, lock_path
+from core.barlock import POLL_S, BarLock, lock_path
 from core.clock import Clock
 from exchange.asset import FUNDING
 from exchange.errors import ExchangeError, UnknownOutcome
@@ -48,6 +50,14 @@ ADVICE = {
     "58117": "the source account has negative assets: repay or convert them, then run again",
     "55000": "OKX blocks transfers out for 30 minutes after a delivery: the next run retries",
 }
+
+
+class _Settlement(Exception):
+    """OKX 58111: a funding settlement is in progress; wait (no lock held) and send again."""
+
+    def __init__(self, error: ExchangeError) -> None:
+        super().__init__(error.msg)
+        self.error = error
 
 
 @dataclass(frozen=True)
@@ -87,17 +97,27 @@ class Executor:
 
     @contextmanager
     def _locks(self, row: StepRow) -> Iterator[bool]:
-        with ExitStack() as stack:
-            for sub in (row.move.src, row.move.dst):
-                account = self.accounts.get(sub)
-                if sub == MASTER or account is None:
-                    continue
-                lock = BarLock(lock_path(self.cfg.data_dir, account))
-                if not lock.acquire(self.clock, self.settings.lock_wait_s, self.stop):
-                    yield False
+        """Both traders' bar locks, or False after ``lock_wait_s``. While one is busy, none is
+        held: a trader is never kept waiting because the other one is mid-bar."""
+        locks = [
+            BarLock(lock_path(self.cfg.data_dir, self.accounts[sub]))
+            for sub in (row.move.src, row.move.dst)
+            if sub != MASTER and sub in self.accounts
+        ]
+        waited = 0.0
+        while True:
+            with ExitStack() as stack:
+                for lock in locks:
+                    if not lock.try_acquire():
+                        break
+                    stack.callback(lock.release)
+                else:
+                    yield True
                     return
-                stack.callback(lock.release)
-            yield True
+            if waited >= self.settings.lock_wait_s or not self.clock.sleep(POLL_S, self.stop):
+                yield False
+                return
+            waited += POLL_S
 
     def _label(self, row: StepRow) -> str:
         m = row.move
@@ -111,21 +131,40 @@ class Executor:
         if found is not None:
             log.info("%s already at OKX (transId %s): not sent again", row.client_id, found.trans_id)
             return self._confirm(row)
-        with self._locks(row) as locked:
-            if not locked:
-                detail = f"{self._label(row)}: a trader is mid-bar; the plan stays open for the next run"
-                self.journal.event(row.client_id, "deferred", self.clock.now(), detail)
-                self._alert("transfer_deferred", detail)
-                return StepOutcome(row.client_id, "deferred", detail)
-            refusal = self._starves(row)
-            if refusal:
-                self.journal.set_status(row.client_id, "refused", self.clock.now(), message=refusal)
-                self._alert("transfer_refused", f"{self._label(row)}: {refusal}")
-                return StepOutcome(row.client_id, "refused", refusal)
-            sent = self._send(row)
-            if sent is not None:
-                return sent
-        return self._confirm(row)
+        waited = 0.0
+        while True:
+            # The traders' bar locks are held around one send + confirm only, never while waiting.
+            with self._locks(row) as locked:
+                if not locked:
+                    detail = f"{self._label(row)}: a trader is mid-bar; the plan stays open for the next run"
+                    self.journal.event(row.client_id, "deferred", self.clock.now(), detail)
+                    self._alert("transfer_deferred", detail)
+                    return StepOutcome(row.client_id, "deferred", detail)
+                refusal = self._starves(row)
+                if refusal:
+                    self.journal.set_status(row.client_id, "refused", self.clock.now(), message=refusal)
+                    self._alert("transfer_refused", f"{self._label(row)}: {refusal}")
+                    return StepOutcome(row.client_id, "refused", refusal)
+                try:
+                    sent = self._send(row, may_wait=waited < self.settings.settlement_max_wait_s)
+                except _Settlement as settling:
+                    busy = settling.error
+                else:
+                    return sent if sent is not None else self._confirm(row)
+            if not self._wait_settlement(row, busy, first=waited == 0):
+                return StepOutcome(row.client_id, "stopped", "stop requested while waiting")
+            waited += self.settings.settlement_retry_s
+
+    def _wait_settlement(self, row: StepRow, exc: ExchangeError, *, first: bool) -> bool:
+        """Wait out a funding settlement (58111) with no lock held; False if a stop came."""
+        if first:
+            self._alert(
+                "transfer_waiting",
+                f"{self._label(row)}: OKX {SETTLEMENT} (funding settlement in progress); "
+                "waiting for it to end",
+            )
+        self.journal.event(row.client_id, "settlement_wait", self.clock.now(), exc.msg)
+        return self.clock.sleep(self.settings.settlement_retry_s, self.stop)
 
     def _starves(self, row: StepRow) -> str:
         m, ccy = row.move, row.ccy
@@ -142,10 +181,11 @@ class Executor:
             f"(maxWd {max_wd}, margin in use {bal.imr} x reserve {self.settings.position_reserve})"
         )
 
-    def _send(self, row: StepRow) -> StepOutcome | None:
+    def _send(self, row: StepRow, *, may_wait: bool) -> StepOutcome | None:
+        """Send once (again, with the same clientId, after a lost reply). ``58111`` -> raise
+        :class:`_Settlement` when ``may_wait`` (the caller waits with the locks released)."""
         m = row.move
         req = TransferRequest(row.client_id, row.ccy, m.amount, m.src, m.src_kind, m.dst, m.dst_kind)
-        waited = 0.0
         attempts = 0
         while True:
             attempts += 1
@@ -164,19 +204,8 @@ class Executor:
                 )
                 continue
             except ExchangeError as exc:
-                if exc.code == SETTLEMENT and waited < self.settings.settlement_max_wait_s:
-                    if waited == 0:
-                        self._alert(
-                            "transfer_waiting",
-                            f"{self._label(row)}: OKX {exc.code} (funding "
-                            "settlement in progress); waiting for it to end",
-                        )
-                    self.journal.event(row.client_id, "settlement_wait", self.clock.now(), exc.msg)
-                    if not self.clock.sleep(self.settings.settlement_retry_s, self.stop):
-                        return StepOutcome(row.client_id, "stopped", "stop requested while waiting")
-                    waited += self.settings.settlement_retry_s
-                    attempts = 0
-                    continue
+                if exc.code == SETTLEMENT and may_wait:
+                    raise _Settlement(exc) from exc
                 advice = ADVICE.get(exc.code, "see the OKX message")
                 message = f"OKX {exc.code or 'error'}: {exc.msg} — {advice}"
                 self.journal.set_status(

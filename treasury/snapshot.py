@@ -1,25 +1,29 @@
 """What OKX reports about the master's sub-accounts, reduced to the planner's :class:`Node` s.
 
-Per configured account (its ``sub_account`` name, default the account name): trading equity and
-the margin in use (open positions' ``imr`` plus what open orders freeze), funding balance and
-``maxWd``. What may leave the trading
-account is ``min(maxWd, eq - imr * position_reserve)``: OKX's own limit, and never so much that the
-open positions would be left without their margin and the configured buffer.
+Per configured account (its ``sub_account`` name, default the account name): its value — OKX's
+``totalEq`` of the trading account (every coin, in USD ~ the treasury's USD stablecoin) plus the
+funding account valued in the treasury's currency (other coins at their spot ticker) — the margin
+in use (open positions' ``imr`` plus what open orders freeze), funding balance and ``maxWd``.
+What may leave the trading account is ``min(maxWd, eq - imr * position_reserve)``: OKX's own
+limit, and never so much that the open positions would be left without their margin and the
+configured buffer.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from config.schema import FleetConfig, TreasurySettings
 from core.errors import ConfigError
+from exchange.asset import FundingBalance
 from exchange.treasury import MasterClient
 from treasury.plan import MASTER, Move, Node
 
-__all__ = ["Snapshot", "client_ids", "movable", "plan_id", "take_snapshot"]
+__all__ = ["Snapshot", "client_ids", "funding_value", "movable", "plan_id", "take_snapshot"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,11 @@ class Snapshot:
 def movable(max_wd: Decimal, eq: Decimal, imr: Decimal, reserve: Decimal) -> Decimal:
     """What may leave a trading account without starving its open positions."""
     return max(min(max_wd, eq - imr * reserve), Decimal(0))
+
+
+def funding_value(rows: list[FundingBalance], ccy: str, price: Callable[[str], Decimal]) -> Decimal:
+    """A funding account's balances (``bal``: available and frozen) valued in ``ccy``."""
+    return sum((r.bal if r.ccy == ccy else r.bal * price(r.ccy) for r in rows if r.bal), Decimal(0))
 
 
 def take_snapshot(master: MasterClient, cfg: FleetConfig, settings: TreasurySettings) -> Snapshot:
@@ -48,9 +57,13 @@ def take_snapshot(master: MasterClient, cfg: FleetConfig, settings: TreasurySett
                 f"(it lists: {listed}); set Account(sub_account=...) to the OKX name"
             )
         bal = master.trading_balance(name, ccy)
-        fund = master.funding_available(name, ccy)
+        rows = master.funding_balances(name)
+        fund = sum((r.avail_bal for r in rows if r.ccy == ccy), Decimal(0))
+        held = funding_value(rows, ccy, lambda coin: master.price(coin, ccy))
         out = movable(master.max_withdrawal(name, ccy), bal.eq, bal.imr, settings.position_reserve)
-        nodes.append(Node(name, acct.weight, bal.eq, fund, out, can_give=sub.can_trans_out))
+        # Node.value = trading + funding: everything but the movable funding balance goes in "trading".
+        rest = bal.total_eq + held - fund
+        nodes.append(Node(name, acct.weight, rest, fund, out, can_give=sub.can_trans_out))
         accounts[name] = acct.name
     spare = master.funding_available(MASTER, ccy)
     if spare > 0:

@@ -171,3 +171,20 @@ def test_the_fleet_supervisor_runs_the_treasury_of_a_treasury_config(tmp_path: P
     assert list(sup.children[-1].argv[-3:]) == ["treasury", "--config", str(tmp_path / "fleet_config.py")]
     without, _ = build(argparse.Namespace(**{**vars(args), "config": write(tmp_path, treasury="None")}))
     assert "treasury" not in [c.name for c in without.children]
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    ["a1b2c3d4-1111-2222-3333-444455556666", "A1B2C3D4E5F60718293A4B5C6D7E8F90"],
+    ids=["api-key", "secret"],
+)
+def test_a_key_pasted_into_treasury_credentials_is_never_echoed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], pasted: str
+) -> None:
+    code, out = check(write(tmp_path, mode="live", treasury=f'Treasury(credentials="{pasted}")'), capsys)
+    assert code == 1
+    assert "TREASURY" in out
+    assert "credentials" in out
+    assert "not shown: it may be a key" in out
+    assert pasted not in out
+    assert pasted[:8] not in out

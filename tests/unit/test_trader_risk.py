@@ -13,7 +13,7 @@ from core.barlock import BarLock, LockTimeout
 from core.clock import FakeClock
 from trader.halt import HaltStore
 from trader.journal import Journal
-from trader.risk import RiskState, clip_size, evaluate
+from trader.risk import RiskState, clip_size, evaluate, net_transfers
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -103,3 +103,29 @@ def test_bar_lock_excludes_other_holders_and_times_out(tmp_path: Path) -> None:
     with second.hold(clock, 0.2):
         assert second.held
     assert not second.held
+
+
+def test_transfers_move_the_peak_and_the_days_open_not_the_verdict() -> None:
+    limits = RiskSettings(max_drawdown=D("0.2"), daily_loss=D("0.05"))
+    state = RiskState(peak=D(10000), day=NOW.date(), day_open=D(10000))
+    assert evaluate(limits, state, D(7000), NOW).action == "halt"  # raw equity: a 30% "loss"
+    out = evaluate(limits, state, D(7000), NOW, transfers=D(-3000))
+    assert out.action == "trade"
+    assert (out.state.peak, out.state.day_open) == (D(7000), D(7000))
+    inflow = evaluate(limits, state, D(11000), NOW, transfers=D(3000))  # 13,000 - a 2,000 loss
+    assert inflow.action == "no_new_exposure"
+    assert inflow.state.peak == D(13000)
+    assert net_transfers(RiskState(), D(5)) == RiskState()  # nothing measured yet: nothing to move
+
+
+def test_halt_store_keeps_the_transfer_bill_cursor(tmp_path: Path) -> None:
+    path = tmp_path / "acct.sqlite"
+    Journal(path).close()
+    store = HaltStore(path)
+    assert store.load().bills_seen is None
+    store.save(RiskState(D(1000), NOW.date(), D(990), bills_seen="600000007"), NOW)
+    store.halt("max drawdown", NOW)
+    assert store.load().bills_seen == "600000007"
+    store.resume(NOW)
+    assert store.load().bills_seen is None  # the peak restarts: so does the netting
+    store.close()

@@ -134,7 +134,8 @@ def marker_deadline(bar_close: datetime, interval: Interval, deadline_s: float) 
 
 def run_cycle(ctx: TraderContext, bar_close: datetime, cadence: ReportCadence | None = None) -> CycleResult:
     """Run (or resume) the cycle of the bar that closed at ``bar_close``, holding the account's
-    bar lock (issue #16: the treasury moves this account's capital only between bars)."""
+    bar lock (issue #16: the treasury moves this account's capital only between bars). The lock is
+    waited for only until the bar's deadline; a bar it kept from running is skipped and alerted."""
     lock = BarLock(lock_path(ctx.cfg.data_dir, ctx.name))
     iv = ctx.account.interval_obj
     existing = ctx.journal.cycle(bar_close)

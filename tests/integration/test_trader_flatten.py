@@ -32,6 +32,7 @@ from tests.integration.test_trader_risk import (  # noqa: F401 (make_rig is a fi
 from trader import killswitch
 from trader.__main__ import main
 from trader.alerts import recent_alerts
+from trader.flatten import still_open
 from trader.state import fetch_state
 
 SOL = "SOL-USDT"
@@ -53,6 +54,9 @@ def test_flatten_sells_spot_and_journals_the_closing_orders_and_fills(make_rig: 
     rig.run(T0)
     assert rig.position(BTC) > 0
     assert _spot(rig, SOL) > 0
+    held = still_open(rig.ctx)  # what the STILL OPEN check counts: spot balances too
+    assert any(x.startswith(f"{SOL} ") for x in held)
+    assert any(x.startswith(f"{BTC} ") for x in held)
 
     res = _cli(rig, "--flatten")
     assert res.returncode == 0, res.stderr
@@ -62,6 +66,7 @@ def test_flatten_sells_spot_and_journals_the_closing_orders_and_fills(make_rig: 
     sol = rig.ctx.instruments[SOL]
     assert _spot(rig, SOL) < max(sol.min_sz, sol.lot_sz)  # sold, down to unsellable dust
     assert halted(rig)
+    assert still_open(rig.ctx) == []
 
     closes = rig.ctx.journal.query(
         "SELECT cl_ord_id, inst_id, ord_type, reduce_only, status FROM orders WHERE bar_close > ?",

@@ -17,6 +17,7 @@ import logging
 import sys
 
 from config import add_config_argument, load_config, resolve_credentials
+from core.barlock import LockTimeout
 from core.clock import ScaledClock, SystemClock, clock_from_env
 from core.errors import ConfigError
 from core.logs import setup_logging
@@ -128,10 +129,13 @@ def _offline(args: argparse.Namespace) -> int:
     finally:
         journal.close()
     return 0
+
+
 def _kill_switch(args: argparse.Namespace) -> int:
-    from exchange import make_account_client
+    from exchange import make_account_client, make_market_client
+    from exchange.errors import ExchangeError
     from notify.service import make_notifier
-    from trader.killswitch import flatten, resume
+    from trader.killswitch import flatten, flatten_failed, resume
 
     cfg = load_config(args.config)
     account = cfg.account(args.account).name
@@ -142,9 +146,14 @@ def _kill_switch(args: argparse.Namespace) -> int:
         if args.resume:
             return resume(cfg, account, clock, notifier)
         client = make_account_client(cfg.exchange, resolve_credentials(cfg, account), clock, account=account)
+        public = make_market_client(client, clock)
         try:
-            return flatten(cfg, account, client, clock, notifier)
+            return flatten(cfg, account, client, public, clock, notifier)
+        except (ExchangeError, LockTimeout, ConfigError) as exc:  # halted already: the trader finishes it
+            print(f"error: {flatten_failed(cfg, account, clock, notifier, exc)}", file=sys.stderr)
+            return 1
         finally:
+            public.close()
             client.close()
     finally:
         notifier.close()

@@ -85,8 +85,11 @@ def after_bar(
     decisions: list[Decision],
     outcomes: list[LegOutcome],
     state: AccountState,
+    no_new_exposure: bool = False,
 ) -> None:
-    """Count misses and failures per standing target; alert the targets not reached."""
+    """Count misses and failures per standing target; alert the targets not reached — except,
+    under the daily-loss limit (``no_new_exposure``), a long/short target: the limit is the
+    reason, alerted once (``risk_daily_loss``), not every ``target_alert_bars`` bars all day."""
     failed = {o.leg_order.inst_id for o in outcomes if o.error is not None or o.unresolved}
     every = ctx.settings.target_alert_bars
     standing = ctx.targets.all()
@@ -102,7 +105,7 @@ def after_bar(
             misses = ctx.targets.record_bar(
                 d.inst_id, reached=ok, failed=d.inst_id in failed, bar_close=bar_close
             )
-            if alert_due(misses, every):
+            if alert_due(misses, every) and not (no_new_exposure and held.target != 0):
                 why = f"; this bar: {d.skipped}" if d.skipped else ""
                 alerts.append((d.inst_id, f"target {held.target} not reached for {misses} bar(s){why}"))
         for inst_id, message in alerts:

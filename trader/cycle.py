@@ -40,6 +40,7 @@ from trader.context import TraderContext
 from trader.convergence import after_bar, effective_decisions, prepare, record_targets, work_deadline
 from trader.crashpoints import crashpoint
 from trader.execution import LegOutcome
+from trader.flatten import record_order_fills
 from trader.journal import SignalRow
 from trader.phases import phase_closes, phase_opens
 from trader.riskgate import check_limits, halt_reason, halted_report
@@ -66,13 +67,6 @@ class CycleResult:
     @property
     def orders(self) -> list[str]:
         return [o.cl_ord_id for out in self.outcomes for o in out.orders]
-
-
-def _alert(ctx: TraderContext, kind: str, detail: str, inst_id: str | None = None) -> None:
-    log.warning("%s: %s%s", kind, f"{inst_id}: " if inst_id else "", detail)
-    ctx.notifier.notify(
-        ev.DataAlert(ctx.process, kind, detail, inst_id=inst_id, interval=ctx.account.interval)
-    )
 
 
 def _skip_bar(ctx: TraderContext, bar_close: datetime, reason: str) -> CycleResult:
@@ -116,7 +110,7 @@ def _record_decisions_tx(
         )
         ctx.journal.record_signal(bar_close, row, now)
         if d.alert:
-            _alert(ctx, d.alert, d.skipped, d.inst_id)
+            ctx.alert.data(d.alert, d.skipped, d.inst_id, ctx.account.interval)
         elif d.skipped:
             ctx.alert("strategy_error", d.skipped, d.inst_id, bar_close)
     record_targets(ctx, bar_close, decisions)
@@ -140,10 +134,22 @@ def marker_deadline(bar_close: datetime, interval: Interval, deadline_s: float) 
 
 def run_cycle(ctx: TraderContext, bar_close: datetime, cadence: ReportCadence | None = None) -> CycleResult:
     """Run (or resume) the cycle of the bar that closed at ``bar_close``, holding the account's
-    bar lock (issue #16: the treasury moves this account's capital only between bars)."""
+    bar lock (issue #16: the treasury moves this account's capital only between bars). The lock is
+    waited for only until the bar's deadline; a bar it kept from running is skipped and alerted."""
     lock = BarLock(lock_path(ctx.cfg.data_dir, ctx.name))
-    if not lock.acquire(ctx.clock, stop=ctx.stop):
-        return CycleResult(bar_close, "stopped")
+    iv = ctx.account.interval_obj
+    existing = ctx.journal.cycle(bar_close)
+    deadline = marker_deadline(bar_close, iv, ctx.settings.marker_deadline_s)
+    if existing is not None and existing.status == "targets":  # a resumed cycle: until the next bar
+        deadline = bar_close + iv.delta
+    if not lock.acquire(ctx.clock, max((deadline - ctx.clock.now()).total_seconds(), 0.0), stop=ctx.stop):
+        if ctx.stop.is_set():  # never waited past the bar's deadline (QA item 5)
+            return CycleResult(bar_close, "stopped")
+        if existing is not None and existing.status in ("done", "skipped", "failed"):
+            return CycleResult(bar_close, "already_done")
+        ctx.journal.start_cycle(bar_close, iv.name, ctx.clock.now())
+        return _skip_bar(ctx, bar_close, f"the account's bar lock ({lock.path.name}) stayed held past the "
+                         "bar's deadline (a treasury transfer or --flatten running)")  # fmt: skip
     try:
         return _run_cycle(ctx, bar_close, cadence)
     finally:
@@ -185,7 +191,7 @@ def _run_cycle(ctx: TraderContext, bar_close: datetime, cadence: ReportCadence |
             detail = (
                 f"no data_ready marker for the {iv.name} bar closing {bar_close.isoformat()} by the deadline"
             )
-            _alert(ctx, "marker_late", detail)
+            ctx.alert.data("marker_late", detail, None, iv.name)
             return _skip_bar(ctx, bar_close, "marker late")
         state = fetch_state(ctx.client, ctx.instruments, ctx.settings.margin_mode, ctx.equity_ccy, ctx.pool)
         decisions = decide(ctx.account.strategies, marker, ctx.store, iv.name, state.holdings, state.entries)
@@ -195,7 +201,8 @@ def _run_cycle(ctx: TraderContext, bar_close: datetime, cadence: ReportCadence |
     desired_before = {**standing_sizes, **desired_before}
     skipped.extend(f"{d.inst_id}: {d.skipped}" for d in decisions if d.skipped)
     # issue #16: drawdown -> flatten and halt; daily loss -> closes only
-    action = check_limits(ctx, state, {d.inst_id: d.signal_px for d in decisions if d.signal_px is not None})
+    prices = {d.inst_id: d.signal_px for d in decisions if d.signal_px is not None}
+    action = check_limits(ctx, state, prices, bar_close)
     if action == "halt":
         journal.set_cycle_status(bar_close, "done", clock.now(), reason="risk halt: flattened and halted")
         return CycleResult(bar_close, "halted", decisions, skipped=["risk halt: flattened"])
@@ -204,7 +211,6 @@ def _run_cycle(ctx: TraderContext, bar_close: datetime, cadence: ReportCadence |
     crashpoint("after_closes")
     if outcomes:
         state = fetch_state(ctx.client, ctx.instruments, ctx.settings.margin_mode, ctx.equity_ccy, ctx.pool)
-    prices = {d.inst_id: d.signal_px for d in decisions if d.signal_px is not None}
     equity = state.equity(prices, ctx.instruments)
     share = equity_share(equity, len(ctx.account.strategies))
     if action == "no_new_exposure":  # issue #16: daily loss limit
@@ -219,16 +225,13 @@ def _run_cycle(ctx: TraderContext, bar_close: datetime, cadence: ReportCadence |
     orders = [o for out in outcomes for o in out.orders]
     if orders:
         try:
-            # Per order, so a bar with more executions than one page still journals every fill.
-            filled = [o for o in orders if o.acc_fill_sz > 0 and o.ord_id]
-            for fills in ctx.pool.map(lambda o: ctx.client.fills(o.inst_id, ord_id=o.ord_id), filled):
-                journal.record_fills(fills)
+            record_order_fills(ctx, orders)
             state = fetch_state(
                 ctx.client, ctx.instruments, ctx.settings.margin_mode, ctx.equity_ccy, ctx.pool
             )
         except ExchangeError as exc:
             log.warning("after-trade refresh failed: %s", exc)
-    after_bar(ctx, bar_close, decisions, outcomes, state)
+    after_bar(ctx, bar_close, decisions, outcomes, state, no_new_exposure=action == "no_new_exposure")
     crashpoint("before_done")
     journal.set_cycle_status(bar_close, "done", clock.now(), equity=equity)
     final_equity = state.equity(prices, ctx.instruments)

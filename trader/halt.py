@@ -2,7 +2,8 @@
 
 The tables (``risk_state``, ``risk_events``; see :mod:`trader.journal_schema`) live in the same
 SQLite file as the rest of the journal, so a halt survives restarts: a halted trader keeps running,
-reporting but never ordering, until ``python -m trader <account> --resume``. This module opens its
+reporting but never ordering, until ``python -m trader <account> --resume``. The flatten itself is
+:mod:`trader.flatten`. This module opens its
 own connection to the file, so ``--flatten`` / ``--resume`` can run while the trader does. A finished
 flatten also sets every standing target (``targets``) to flat.
 """
@@ -12,16 +13,14 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from exchange.records import Position
 from trader.risk import RiskState
 
-__all__ = ["HaltStore", "flatten_positions"]
+__all__ = ["HaltStore"]
 
 log = logging.getLogger(__name__)
 _KEYS = ("peak", "day", "day_open", "halted", "reason", "bills_seen")
@@ -120,23 +119,3 @@ class HaltStore:
         self._set("flatten_pending", "0", now)
         self.event("resume", f"halt lifted (was: {previous.reason or 'not halted'})", now)
         return previous
-
-
-def flatten_positions(
-    positions: list[Position],
-    close: Callable[[str, str, str | None], None],
-    cancel_all: Callable[[], int],
-) -> list[str]:
-    """Cancel every working order, then close every open position at market (OKX
-    ``close-position``). Returns one line per position closed."""
-    cancelled = cancel_all()
-    if cancelled:
-        log.warning("flatten: %d working order(s) cancelled", cancelled)
-    done = []
-    for pos in positions:
-        if pos.pos == 0:
-            continue
-        side = pos.pos_side if pos.pos_side in ("long", "short") else None
-        close(pos.inst_id, pos.mgn_mode, side)
-        done.append(f"{pos.inst_id} {pos.pos_side} {pos.pos} closed at market")
-    return done

@@ -119,6 +119,7 @@ def _plan_opens(
 ) -> list[LegOrder]:
     legs: list[LegOrder] = []
     prices = {x.inst_id: x.signal_px for x in decisions if x.signal_px is not None}
+    planned: dict[str, Decimal] = {}  # sizes this bar's opens aim for: they share the total leverage
     for d in decisions:
         if not d.ok or d.target not in (1, -1) or d.signal_px is None:
             continue
@@ -134,7 +135,7 @@ def _plan_opens(
         if desired is None:
             desired = _size(ctx, d, share, skipped)
             desired, clipped = clip_desired(  # issue #16: max notional / total leverage
-                ctx, d.inst_id, desired, sizing_price(ctx, d.signal_px), state, prices
+                ctx, d.inst_id, desired, sizing_price(ctx, d.signal_px), state, prices, planned
             )
             held = ctx.targets.get(d.inst_id)
             if held is not None and held.target == d.target:
@@ -146,6 +147,8 @@ def _plan_opens(
                 ),
                 ctx.clock.now(),
             )
+        if desired > 0:  # 0 = not sizeable: what is held stays (and counts as held)
+            planned[d.inst_id] = desired
         plan = plan_legs(d.target, holding, desired, mode, lot_sz=inst.lot_sz, min_sz=inst.min_sz)
         for note in plan.notes:
             log.info("%s: %s", d.inst_id, note)

@@ -30,7 +30,7 @@ from trader.context import TraderContext
 from trader.sizing import effective_leverage
 from trader.state import fetch_state
 
-__all__ = ["PreflightResult", "account_problems", "preflight"]
+__all__ = ["PreflightResult", "account_problems", "load_setup", "preflight"]
 
 log = logging.getLogger(__name__)
 _MODES = {"net_mode": "net", "long_short_mode": "long_short"}
@@ -188,14 +188,21 @@ def _check_positions(ctx: TraderContext, warnings: list[str]) -> None:
             )
 
 
-def preflight(ctx: TraderContext) -> PreflightResult:
-    """Check and prepare the account; fills ``ctx.instruments``, ``pos_mode``, ``leverage``."""
+def load_setup(ctx: TraderContext) -> tuple[AccountConfig, list[str]]:
+    """Steps 1-2 only: fills ``ctx.instruments``, ``pos_mode`` and ``equity_ccy``; returns the
+    account configuration and the problems found (also what ``--flatten`` needs, nothing more)."""
     conf = _account_config(ctx)
     problems = account_problems(ctx.name, ctx.account.strategies, ctx.settings.margin_mode, conf)
     ctx.instruments = _load_instruments(ctx, problems)
+    ctx.pos_mode = "long_short" if conf.pos_mode == "long_short_mode" else "net"
+    return conf, problems
+
+
+def preflight(ctx: TraderContext) -> PreflightResult:
+    """Check and prepare the account; fills ``ctx.instruments``, ``pos_mode``, ``leverage``."""
+    conf, problems = load_setup(ctx)
     if problems:
         raise ConfigError(problems)
-    ctx.pos_mode = "long_short" if conf.pos_mode == "long_short_mode" else "net"
     result = PreflightResult(conf)
     pending = _reconcile_orders(ctx, result.warnings)
     _set_leverage(ctx, pending, result.warnings)

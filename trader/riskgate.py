@@ -4,7 +4,9 @@
 - :func:`check_limits` — after the bar's state is read: a drawdown breach flattens and halts, a
   daily-loss breach allows closes only; both are journaled and notified.
 - :func:`clip_desired` — the size of one open clipped to the notional limits, with a warning.
-- :func:`flatten_account` — cancel working orders and close every position (also ``--flatten``).
+
+The flatten itself is :func:`trader.flatten.flatten_account` (journaled market orders). Every
+alert here goes through the journaled :class:`trader.alerts.Alerter` (table ``alerts``).
 """
 
 from __future__ import annotations
@@ -16,17 +18,16 @@ from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
-from exchange.errors import ExchangeError
 from notify import events as ev
 from trader.barreport import build_bar_report
 from trader.context import TraderContext
-from trader.halt import HaltStore, flatten_positions
-from trader.ports import AccountPort
+from trader.flatten import FlattenResult, flatten_account
+from trader.halt import HaltStore
 from trader.risk import Action, clip_size, evaluate
 from trader.state import AccountState, fetch_state
 from trader.transfers import coin_values, transfers_since
 
-__all__ = ["check_limits", "clip_desired", "flatten_account", "halt_reason", "halted_report"]
+__all__ = ["check_limits", "clip_desired", "halt_reason", "halted_report"]
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +36,12 @@ def _store(ctx: TraderContext) -> closing[HaltStore]:
     return closing(HaltStore(ctx.journal.path))
 
 
-def _alert(ctx: TraderContext, kind: str, detail: str, inst_id: str | None = None) -> None:
-    log.warning("%s: %s", kind, detail)
-    ctx.notifier.notify(ev.DataAlert(ctx.process, kind, detail, inst_id=inst_id))
+def _flatten(ctx: TraderContext, store: HaltStore, bar_close: datetime) -> FlattenResult:
+    """Flatten (an error here leaves it pending: the next, halted, bar retries it)."""
+    done = flatten_account(ctx, bar_close)
+    if not done.failed:
+        store.flattened(done.detail, ctx.clock.now())
+    return done
 
 
 def halt_reason(ctx: TraderContext) -> str:
@@ -53,9 +57,8 @@ def halted_report(ctx: TraderContext, bar_close: datetime, reason: str) -> ev.Ba
     ctx.journal.start_cycle(bar_close, ctx.account.interval, ctx.clock.now())
     with _store(ctx) as store:
         if store.flatten_pending():
-            closed = flatten_account(ctx.client)
-            store.flattened("; ".join(closed) or "no open position", ctx.clock.now())
-            _alert(ctx, "risk_halt", f"flatten finished while halted: {len(closed)} position(s) closed")
+            done = _flatten(ctx, store, bar_close)
+            ctx.alert("risk_halt", f"flatten while halted: {done.detail}", bar_close=bar_close)
     state = fetch_state(ctx.client, ctx.instruments, ctx.settings.margin_mode, ctx.equity_ccy, ctx.pool)
     equity = state.equity({}, ctx.instruments)
     note = f"HALTED: {reason} (`python -m trader {ctx.name} --resume` lifts it)"
@@ -63,22 +66,9 @@ def halted_report(ctx: TraderContext, bar_close: datetime, reason: str) -> ev.Ba
     return build_bar_report(ctx.name, bar_close, equity, [], [], state, [note], [])
 
 
-def flatten_account(client: AccountPort) -> list[str]:
-    """Cancel every working order and close every open position at market."""
-
-    def cancel_all() -> int:
-        pending = client.pending_orders()
-        for order in pending:
-            try:
-                client.cancel_order(order.inst_id, ord_id=order.ord_id)
-            except ExchangeError as exc:  # filled or cancelled meanwhile
-                log.warning("flatten: cancel %s: %s", order.ord_id, exc)
-        return len(pending)
-
-    return flatten_positions(client.positions(), client.close_position, cancel_all)
-
-
-def check_limits(ctx: TraderContext, state: AccountState, prices: Mapping[str, Decimal]) -> Action:
+def check_limits(
+    ctx: TraderContext, state: AccountState, prices: Mapping[str, Decimal], bar_close: datetime
+) -> Action:
     """Apply the account's drawdown and daily-loss limits to this bar's equity."""
     limits = ctx.account.risk
     if limits.max_drawdown is None and limits.daily_loss is None:
@@ -93,38 +83,47 @@ def check_limits(ctx: TraderContext, state: AccountState, prices: Mapping[str, D
         store.save(verdict.state, now)
         if verdict.action == "halt":
             store.halt(f"max drawdown: {verdict.detail}", now)
-            closed = flatten_account(ctx.client)  # an error here: the next (halted) bar retries it
-            store.flattened("; ".join(closed) or "no open position", now)
-            _alert(ctx, "risk_halt", f"{verdict.detail}; flattened ({len(closed)} position(s)) and halted. "
-                   f"`python -m trader {ctx.name} --resume` lifts the halt")  # fmt: skip
+            done = _flatten(ctx, store, bar_close)
+            lift = f"`python -m trader {ctx.name} --resume` lifts the halt"
+            message = f"{verdict.detail}; flattened ({done.detail}) and halted. {lift}"
+            ctx.alert("risk_halt", message, bar_close=bar_close)
         elif verdict.action == "no_new_exposure":
             today = now.date().isoformat()
             if not any(k == "daily_loss" and at.startswith(today) for at, k, _ in store.events()):
                 store.event("daily_loss", verdict.detail, now)
-                _alert(ctx, "risk_daily_loss", verdict.detail)
+                ctx.alert(
+                    "risk_daily_loss",
+                    f"{verdict.detail}; no new exposure until 00:00 UTC: "
+                    "targets needing it stay unreached today (not re-alerted)",
+                    bar_close=bar_close,
+                )
     return verdict.action
 
 
 def clip_desired(
     ctx: TraderContext, inst_id: str, size: Decimal, price: Decimal, state: AccountState,
-    prices: Mapping[str, Decimal],
+    prices: Mapping[str, Decimal], planned: Mapping[str, Decimal] | None = None,
 ) -> tuple[Decimal, str]:  # fmt: skip
     """``size`` clipped to max notional per instrument and max total leverage, and the reason
-    ("" when not clipped; the caller journals it with the sized signal). Notified when clipped."""
+    ("" when not clipped; the caller journals it with the sized signal). Notified when clipped.
+    ``planned``: sizes already planned this bar for other instruments — they count instead of
+    what is held (QA item 4: several opens on one bar share the total leverage)."""
     limits = ctx.account.risk
     if limits.max_notional is None and limits.max_total_leverage is None:
         return size, ""
     inst = ctx.instruments[inst_id]
     other = Decimal(0)
+    planned = planned or {}
     for other_id, holding in state.holdings.items():
         px = prices.get(other_id)
         if other_id != inst_id and px is not None and other_id in ctx.instruments:
-            other += (holding.long + holding.short) * ctx.instruments[other_id].contract_value * px
+            held = planned.get(other_id, holding.long + holding.short)
+            other += held * ctx.instruments[other_id].contract_value * px
     clip = clip_size(
         limits, inst_id, size, price=price, contract_value=inst.contract_value, lot_sz=inst.lot_sz,
         equity=state.equity(prices, ctx.instruments), other_notional=other,
     )  # fmt: skip
     if not clip.clipped:
         return size, ""
-    _alert(ctx, "risk_clip", clip.reason, inst_id)
+    ctx.alert("risk_clip", clip.reason, inst_id)
     return (clip.size if clip.size >= inst.min_sz else Decimal(0)), clip.reason

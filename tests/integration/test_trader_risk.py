@@ -17,10 +17,11 @@ import pytest
 
 from config.schema import RiskSettings, StrategySettings
 from core.barlock import BarLock, lock_path
-from notify.events import BarReport, DataAlert, Event
+from notify.events import BarReport, Event, TradingAlert
 from notify.service import RecordingNotifier
 from simulator.server import RunningSimulator
 from tests.integration.test_trader_helpers import T0, TraderRig
+from trader.alerts import recent_alerts
 from trader.context import build_context
 from trader.halt import HaltStore
 from trader.report import format_report
@@ -71,8 +72,12 @@ def make_rig(sim: RunningSimulator, tmp_path: Path) -> Iterator[Any]:
         rig.close()
 
 
-def alerts(rig: TraderRig, kind: str) -> list[DataAlert]:
-    return [e for e in rig.events(DataAlert) if e.kind == kind]
+def alerts(rig: TraderRig, kind: str) -> list[TradingAlert]:
+    """The ``kind`` alerts notified — each also journaled (table ``alerts``, QA item 9)."""
+    sent = [e for e in rig.events(TradingAlert) if e.kind == kind]
+    journaled = [a for a in recent_alerts(rig.ctx.journal, 1000) if a.kind == kind]
+    assert sorted(a.message for a in journaled) == sorted(e.detail for e in sent), kind
+    return sent
 
 
 def halted(rig: TraderRig) -> bool:

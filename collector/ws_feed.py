@@ -116,7 +116,8 @@ class WsFeed:
     def _alert(self, kind: str, detail: str, inst_id: str | None) -> None:
         """A connection's problem (``ws_down``/``ws_recovered``/``ws_refused``) as a DataAlert."""
         if self.notify is not None:
-            self.notify(DataAlert(self.process, kind, detail, inst_id=inst_id, interval=str(self.base)))
+            interval = str(self.base) if inst_id else None  # a connection's alert names no instrument
+            self.notify(DataAlert(self.process, kind, detail, inst_id=inst_id, interval=interval))
 
     async def _shutdown(self) -> None:
         assert self._stopping is not None

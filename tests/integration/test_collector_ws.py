@@ -238,6 +238,7 @@ def test_a_websocket_that_stays_down_is_notified_once_and_its_recovery_too(
         down = data_alerts(rig, "ws_down")
         assert len(down) == 1  # once per outage, not once per attempt
         assert "connection attempts in a row failed" in down[0].detail
+        assert down[0].inst_id is None
         assert rig.feed.url in down[0].detail
         assert data_alerts(rig, "ws_recovered") == []
 

@@ -14,9 +14,10 @@ in halves until a single refused instrument is left; that one is marked refused 
 REST serves it — and fails it — alone) and the others stream normally.
 
 Problems are notified, not only logged (through ``notify(kind, detail, inst_id)``, rate-limited):
-``ws_down`` once per outage, when ``down_after`` connection attempts in a row have failed (no
-subscription acknowledged), then ``ws_recovered`` at the first acknowledgement after it;
-``ws_refused`` once per refused instrument.
+``ws_down`` once per outage, when ``down_after`` connection attempts in a row have failed — an
+attempt fails unless a subscription was acknowledged and the connection then stayed up
+``stable_s``, so a connection that keeps dropping counts too — then ``ws_recovered`` once a
+connection has stayed subscribed for ``stable_s``; ``ws_refused`` once per refused instrument.
 
 Keep-alive, backoff and the connection gate count in the event loop's monotonic time, not the
 process clock: OKX's 30 s idle rule and 3-attempts-per-second limit are wall-time rules, also
@@ -92,6 +93,7 @@ class WsConnection:
         rng: random.Random | None = None,
         notify: Notify | None = None,
         down_after: int = 3,
+        stable_s: float = 60.0,
     ) -> None:
         self.name = f"ws#{index}"
         self.url = url
@@ -111,8 +113,10 @@ class WsConnection:
         self.connects = 0
         self.notify: Notify = notify or _ignore
         self.down_after = down_after
-        self.failures = 0  # connection attempts in a row without an acknowledged subscription
-        self.outage = False  # ws_down was notified and no subscription has been acknowledged since
+        self.stable_s = stable_s
+        self.failures = 0  # connection attempts in a row that did not stay subscribed for stable_s
+        self._acked_at: float | None = None  # loop time of this connection's first acknowledgement
+        self.outage = False  # ws_down was notified and no connection has been stable since
         self._refusals_told: set[str] = set()
 
     @property
@@ -124,6 +128,7 @@ class WsConnection:
         while not stopping.is_set():
             await self.gate.wait()
             self._acked = False
+            self._acked_at = None
             problem = "closed"
             try:
                 async with session.ws_connect(self.url, autoping=True, heartbeat=None) as ws:
@@ -149,7 +154,7 @@ class WsConnection:
                 self._pending.clear()
                 self.book.set_live(self.inst_ids, False)
             attempt = 1 if self._acked else attempt + 1
-            self.failures = 0 if self._acked else self.failures + 1
+            self.failures = 0 if self._was_stable() else self.failures + 1
             if not stopping.is_set():
                 self._check_down(self.failures, problem)
             delay = backoff_s(attempt, self._rng)
@@ -170,12 +175,26 @@ class WsConnection:
             None,
         )
 
+    def _was_stable(self) -> bool:
+        """The connection that just ended was subscribed for at least ``stable_s``."""
+        loop = asyncio.get_running_loop()
+        return self._acked_at is not None and loop.time() - self._acked_at >= self.stable_s
+
     def _acknowledged(self) -> None:
         self._acked = True
-        if self.outage:
-            self.outage = False
-            log.warning("%s: subscribed again; the outage is over", self.name)
-            self.notify("ws_recovered", f"{self.name} to {self.url}: connected and subscribed again", None)
+        if self._acked_at is None:
+            loop = asyncio.get_running_loop()
+            self._acked_at = loop.time()
+            if self.outage:  # over once this connection has stayed up stable_s
+                loop.call_later(self.stable_s, self._recovered, self.connects)
+
+    def _recovered(self, connection: int) -> None:
+        if not self.outage or connection != self.connects or not self.is_open:
+            return  # dropped again (or already told): the outage goes on
+        self.outage = False
+        log.warning("%s: subscribed again for %.0fs; the outage is over", self.name, self.stable_s)
+        detail = f"{self.name} to {self.url}: connected and subscribed again for {self.stable_s:g}s"
+        self.notify("ws_recovered", detail, None)
 
     async def close(self) -> None:
         ws = self._ws

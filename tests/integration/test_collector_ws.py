@@ -232,6 +232,7 @@ def test_a_websocket_that_stays_down_is_notified_once_and_its_recovery_too(
     try:
         rig.wait_live(len(INSTS))
         conn = rig.feed._conns[0]
+        conn.stable_s = 0.5  # recovered once subscribed again this long
         sim.control.ws(refuse=True, disconnect=True)
         wait_for("the outage notice", lambda: len(data_alerts(rig, "ws_down")) == 1)
         wait_for("one more failed attempt", lambda: conn.failures > conn.down_after)
@@ -246,6 +247,21 @@ def test_a_websocket_that_stays_down_is_notified_once_and_its_recovery_too(
         rig.wait_live(len(INSTS))
         wait_for("the recovery notice", lambda: len(data_alerts(rig, "ws_recovered")) == 1)
         assert len(data_alerts(rig, "ws_down")) == 1
+    finally:
+        rig.close_all()
+
+
+def test_a_websocket_that_keeps_dropping_is_notified_as_down(sim: RunningSimulator, tmp_path: Path) -> None:
+    rig = make_ws_rig(sim, tmp_path, INSTS, CLOSE)
+    try:
+        conn = rig.feed._conns[0]
+        for n in range(conn.down_after):  # each connection subscribes, then drops within stable_s
+            rig.wait_live(len(INSTS))
+            sim.control.ws(disconnect=True)
+            wait_for("the drop", lambda: conn.failures > n)  # noqa: B023 - waited for at once
+        wait_for("the outage notice", lambda: len(data_alerts(rig, "ws_down")) == 1)
+        assert "closed by the server" in data_alerts(rig, "ws_down")[0].detail
+        assert data_alerts(rig, "ws_recovered") == []  # not stable for stable_s (60 s) yet
     finally:
         rig.close_all()
 

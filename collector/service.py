@@ -148,6 +148,7 @@ class CollectorService:
             deadline_s=deadline_s(self.plan.base, settings.ws_deadline_s),
             per_connection=settings.ws_per_connection,
             stop=self.stop_event,
+            notify=self.notify,
         )
 
     def _make_sharded(self) -> ShardedCycle:

@@ -13,6 +13,12 @@ isolated: once the request has settled, its still unacknowledged instruments are
 in halves until a single refused instrument is left; that one is marked refused in the book (so
 REST serves it — and fails it — alone) and the others stream normally.
 
+Problems are notified, not only logged (through ``notify(kind, detail, inst_id)``, rate-limited):
+``ws_down`` once per outage, when ``down_after`` connection attempts in a row have failed — an
+attempt fails unless a subscription was acknowledged and the connection then stayed up
+``stable_s``, so a connection that keeps dropping counts too — then ``ws_recovered`` once a
+connection has stayed subscribed for ``stable_s``; ``ws_refused`` once per refused instrument.
+
 Keep-alive, backoff and the connection gate count in the event loop's monotonic time, not the
 process clock: OKX's 30 s idle rule and 3-attempts-per-second limit are wall-time rules, also
 when a demo runs a scaled clock.
@@ -25,7 +31,7 @@ import json
 import logging
 import random
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import aiohttp
 
@@ -34,9 +40,14 @@ from collector.ws_plan import backoff_s, batches, candle_args
 from exchange.errors import BadResponse
 from exchange.ws_parse import WsCandles, WsEvent, candle_channel, parse_ws_frame
 
-__all__ = ["ConnectGate", "WsConnection"]
+__all__ = ["ConnectGate", "Notify", "WsConnection"]
 
 log = logging.getLogger(__name__)
+Notify = Callable[[str, str, "str | None"], None]  # (kind, detail, inst_id)
+
+
+def _ignore(kind: str, detail: str, inst_id: str | None) -> None:
+    return None
 
 
 class ConnectGate:
@@ -80,6 +91,9 @@ class WsConnection:
         pong_timeout_s: float = 10.0,
         settle_s: float = 1.0,
         rng: random.Random | None = None,
+        notify: Notify | None = None,
+        down_after: int = 3,
+        stable_s: float = 60.0,
     ) -> None:
         self.name = f"ws#{index}"
         self.url = url
@@ -97,6 +111,13 @@ class WsConnection:
         self._acked = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.connects = 0
+        self.notify: Notify = notify or _ignore
+        self.down_after = down_after
+        self.stable_s = stable_s
+        self.failures = 0  # connection attempts in a row that did not stay subscribed for stable_s
+        self._acked_at: float | None = None  # loop time of this connection's first acknowledgement
+        self.outage = False  # ws_down was notified and no connection has been stable since
+        self._refusals_told: set[str] = set()
 
     @property
     def is_open(self) -> bool:
@@ -107,6 +128,8 @@ class WsConnection:
         while not stopping.is_set():
             await self.gate.wait()
             self._acked = False
+            self._acked_at = None
+            problem = "closed"
             try:
                 async with session.ws_connect(self.url, autoping=True, heartbeat=None) as ws:
                     self._ws = ws
@@ -116,23 +139,62 @@ class WsConnection:
                         log.warning("%s: reconnected; bars closed while down come from REST", self.name)
                     await self._subscribe(self.inst_ids)
                     await self._read(ws)
+                    problem = f"closed by the server (code {ws.close_code})"
                     if not stopping.is_set():
-                        log.warning("%s: closed by the server (code %s)", self.name, ws.close_code)
+                        log.warning("%s: %s", self.name, problem)
             except (aiohttp.ClientError, TimeoutError, OSError, _Dead) as exc:
+                problem = f"{type(exc).__name__}: {exc}"
                 if not stopping.is_set():
-                    log.warning("%s: %s: %s", self.name, type(exc).__name__, exc)
-            except Exception:  # a bug must not end the feed: log it, reconnect
+                    log.warning("%s: %s", self.name, problem)
+            except Exception as exc:  # a bug must not end the feed: log it, reconnect
+                problem = f"unexpected {type(exc).__name__}: {exc}"
                 log.exception("%s: unexpected error; reconnecting", self.name)
             finally:
                 self._ws = None
                 self._pending.clear()
                 self.book.set_live(self.inst_ids, False)
             attempt = 1 if self._acked else attempt + 1
+            self.failures = 0 if self._was_stable() else self.failures + 1
+            if not stopping.is_set():
+                self._check_down(self.failures, problem)
             delay = backoff_s(attempt, self._rng)
             try:
                 await asyncio.wait_for(stopping.wait(), delay)
             except TimeoutError:
                 continue
+
+    def _check_down(self, failures: int, problem: str) -> None:
+        """Notify an outage once, when ``down_after`` attempts in a row have failed."""
+        if self.outage or failures < self.down_after:
+            return
+        self.outage = True
+        self.notify(
+            "ws_down",
+            f"{self.name} to {self.url}: {failures} connection attempts in a row failed (last: {problem}); "
+            f"its {len(self.inst_ids)} instrument(s) come from REST until it is back",
+            None,
+        )
+
+    def _was_stable(self) -> bool:
+        """The connection that just ended was subscribed for at least ``stable_s``."""
+        loop = asyncio.get_running_loop()
+        return self._acked_at is not None and loop.time() - self._acked_at >= self.stable_s
+
+    def _acknowledged(self) -> None:
+        self._acked = True
+        if self._acked_at is None:
+            loop = asyncio.get_running_loop()
+            self._acked_at = loop.time()
+            if self.outage:  # over once this connection has stayed up stable_s
+                loop.call_later(self.stable_s, self._recovered, self.connects)
+
+    def _recovered(self, connection: int) -> None:
+        if not self.outage or connection != self.connects or not self.is_open:
+            return  # dropped again (or already told): the outage goes on
+        self.outage = False
+        log.warning("%s: subscribed again for %.0fs; the outage is over", self.name, self.stable_s)
+        detail = f"{self.name} to {self.url}: connected and subscribed again for {self.stable_s:g}s"
+        self.notify("ws_recovered", detail, None)
 
     async def close(self) -> None:
         ws = self._ws
@@ -154,7 +216,7 @@ class WsConnection:
         if ev.event == "subscribe":
             if ev.req_id in self._pending:
                 self._pending[ev.req_id].discard(ev.inst_id)
-            self._acked = True
+            self._acknowledged()
             self.book.set_live([ev.inst_id], True)
         elif ev.event == "error" and ev.req_id in self._pending:
             loop = asyncio.get_running_loop()
@@ -171,6 +233,14 @@ class WsConnection:
         if len(left) == 1:
             log.warning("%s: %s %s refused: %s", self.name, left[0], self.channel, ev.describe)
             self.book.refuse(left[0], ev.describe)
+            if left[0] not in self._refusals_told:
+                self._refusals_told.add(left[0])
+                self.notify(
+                    "ws_refused",
+                    f"{self.name}: subscription to {self.channel} refused ({ev.describe}); "
+                    "REST serves this instrument alone",
+                    left[0],
+                )
             return
         half = len(left) // 2
         for part in (left[:half], left[half:]):

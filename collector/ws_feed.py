@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import aiohttp
@@ -34,6 +34,7 @@ from collector.ws_plan import shard
 from core.clock import Clock
 from core.intervals import Interval
 from exchange.records import Candle
+from notify.events import DataAlert, Event
 
 __all__ = ["WsFeed"]
 
@@ -60,8 +61,12 @@ class WsFeed:
         per_connection: int = 250,
         stop: threading.Event | None = None,
         ping_every_s: float = 25.0,
+        notify: Callable[[Event], None] | None = None,
+        process: str = "collector",
     ) -> None:
         self.url = url
+        self.notify = notify
+        self.process = process
         self.bar = bar
         self.base = base
         self.inst_ids = tuple(inst_ids)
@@ -98,12 +103,21 @@ class WsFeed:
         self._stopping = asyncio.Event()
         gate = ConnectGate()
         self._conns = [
-            WsConnection(k + 1, self.url, self.bar, group, self.book, gate, ping_every_s=self.ping_every_s)
+            WsConnection(
+                k + 1, self.url, self.bar, group, self.book, gate,
+                ping_every_s=self.ping_every_s, notify=self._alert,
+            )
             for k, group in enumerate(self.groups)
         ]
         self._started.set()
         async with aiohttp.ClientSession() as session:
             await asyncio.gather(*(c.run(session, self._stopping) for c in self._conns))
+
+    def _alert(self, kind: str, detail: str, inst_id: str | None) -> None:
+        """A connection's problem (``ws_down``/``ws_recovered``/``ws_refused``) as a DataAlert."""
+        if self.notify is not None:
+            interval = str(self.base) if inst_id else None  # a connection's alert names no instrument
+            self.notify(DataAlert(self.process, kind, detail, inst_id=inst_id, interval=interval))
 
     async def _shutdown(self) -> None:
         assert self._stopping is not None

@@ -60,7 +60,8 @@ def render_plan(cfg: FleetConfig) -> str:
     tz = cfg.candle_timezone
     lines = [
         f"okxfleet plan — config {cfg.source}",
-        f"exchange     : {cfg.exchange.mode} at {cfg.exchange.url}",
+        f"exchange     : {cfg.exchange.mode} at {cfg.exchange.url}"
+        + (f", business websocket {cfg.exchange.ws_url} (ws_url)" if cfg.exchange.ws_url else ""),
         f"candle tz    : {tz} (6h/12h/1d bars align to {tz}; 1d = OKX bar {okx_bar('1d', tz)})",
         f"data dir     : {cfg.data_dir}",
         f"base interval: {plan.base} (OKX bar {okx_bar(plan.base, tz)}), "

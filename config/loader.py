@@ -340,7 +340,8 @@ def _cross_checks(
                 )
             owners.setdefault(acct.credentials, acct.name)
     if exchange is not None:
-        problems.extend(f"EXCHANGE: {p}" for p in real_exchange_problems(exchange.mode, exchange.url, env))
+        found = real_exchange_problems(exchange.mode, exchange.url, env, exchange.ws_url)
+        problems.extend(f"EXCHANGE: {p}" for p in found)
     if exchange is not None and exchange.mode in ("live", "demo") and check_credentials:
         for acct in accounts.values():
             missing = missing_credential_vars(acct.credentials, env)

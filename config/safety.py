@@ -48,19 +48,29 @@ def hook_problems(mode: str, environ: Mapping[str, str]) -> list[str]:
     ]
 
 
-def url_problems(mode: str, url: str) -> list[str]:
-    """A problem when ``mode`` talks to OKX over plain HTTP."""
-    if mode in _REAL_MODES and not url.lower().startswith("https://"):
-        return [
+def url_problems(mode: str, url: str, ws_url: str | None = None) -> list[str]:
+    """A problem when ``mode`` talks to OKX over plain HTTP (or a plain ``ws://`` WebSocket)."""
+    if mode not in _REAL_MODES:
+        return []
+    problems = []
+    if not url.lower().startswith("https://"):
+        problems.append(
             f"base_url {url} is not https://: {mode} mode would send API keys and signed requests "
             f"unencrypted (plain http:// is only for the local simulator)"
-        ]
-    return []
+        )
+    if ws_url is not None and not ws_url.lower().startswith("wss://"):
+        problems.append(
+            f"ws_url {ws_url} is not wss://: {mode} mode must not read OKX over an unencrypted "
+            f"WebSocket (plain ws:// is only for the local simulator)"
+        )
+    return problems
 
 
-def real_exchange_problems(mode: str, url: str, environ: Mapping[str, str]) -> list[str]:
+def real_exchange_problems(
+    mode: str, url: str, environ: Mapping[str, str], ws_url: str | None = None
+) -> list[str]:
     """Everything :func:`hook_problems` and :func:`url_problems` find."""
-    return url_problems(mode, url) + hook_problems(mode, environ)
+    return url_problems(mode, url, ws_url) + hook_problems(mode, environ)
 
 
 def looks_like_a_key(value: str) -> bool:

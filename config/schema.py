@@ -59,6 +59,7 @@ def _fraction(v: Decimal | None) -> Decimal | None:
 class ExchangeSettings(Frozen):
     mode: Literal["live", "demo", "simulator"] = "simulator"
     base_url: str | None = None
+    ws_url: str | None = None  # the business WebSocket (candles), e.g. a regional OKX domain's
     timeout_s: float = Field(10.0, gt=0, le=120)
 
     @field_validator("base_url")
@@ -67,6 +68,13 @@ class ExchangeSettings(Frozen):
         if v is not None and not re.match(r"^https?://[^\s/]+(:\d+)?/?$", v):
             raise ValueError(f"base_url must look like http(s)://host[:port], got {v!r}")
         return v.rstrip("/") if v else v
+
+    @field_validator("ws_url")
+    @classmethod
+    def _ws_url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^wss?://[^\s/]+(:\d+)?/\S*$", v):
+            raise ValueError(f"ws_url must look like wss://host[:port]/ws/v5/business, got {v!r}")
+        return v
 
     @property
     def url(self) -> str:
@@ -77,7 +85,10 @@ class ExchangeSettings(Frozen):
 
     @property
     def business_ws_url(self) -> str:
-        """OKX's business WebSocket (candle channels) for this mode; the simulator serves its own."""
+        """OKX's business WebSocket (candle channels): ``ws_url`` if set, else this mode's (the
+        simulator serves its own)."""
+        if self.ws_url:
+            return self.ws_url
         if self.mode == "simulator":
             return re.sub(r"^http", "ws", self.url) + "/ws/v5/business"
         return BUSINESS_WS_URLS[self.mode]

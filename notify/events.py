@@ -35,6 +35,9 @@ DATA_ALERT_KINDS = (
     "gap_filled",
     "gap_replaced",
     "duplicate_rows",
+    "ws_down",
+    "ws_recovered",
+    "ws_refused",
 )
 
 
@@ -126,6 +129,7 @@ class DataAlert:
 TRADING_ALERT_KINDS = (
     "order_unresolved",
     "order_rejected",
+    "order_failed",
     "strategy_error",
     "margin_shortfall",
     "bar_skipped",

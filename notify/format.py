@@ -57,6 +57,9 @@ _ALERT_LABELS = {
     "gap_filled": "Gap filled flat 缺口已平填",
     "gap_replaced": "Filled gap replaced 平填K线已替换",
     "duplicate_rows": "Duplicate rows removed 重复行已删除",
+    "ws_down": "WebSocket feed down 行情推送中断",
+    "ws_recovered": "WebSocket feed recovered 行情推送恢复",
+    "ws_refused": "Subscription refused 行情订阅被拒",
     # issue #16: risk limits, kill switch, treasury
     "risk_halt": "Risk halt 风控停止交易",
     "risk_daily_loss": "Daily loss limit 日内亏损上限",

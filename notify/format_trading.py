@@ -9,6 +9,7 @@ __all__ = ["TRADING_LABELS", "render_trading_alert"]
 TRADING_LABELS = {
     "order_unresolved": "Order unresolved 订单状态未知",
     "order_rejected": "Order rejected 下单被拒",
+    "order_failed": "Order failed 下单失败",
     "strategy_error": "Strategy error 策略出错",
     "margin_shortfall": "Margin shortfall 保证金不足",
     "bar_skipped": "Bar skipped 跳过K线",

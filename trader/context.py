@@ -17,6 +17,7 @@ from trader.alerts import Alerter
 from trader.diff import Mode
 from trader.execution import Executor
 from trader.journal import Journal
+from trader.journal_clock import record_clock
 from trader.ports import AccountPort, NotifierPort, PublicPort
 from trader.targets import TargetBook
 from trader.tracking import OrderTracker
@@ -88,6 +89,7 @@ def build_context(
     account = cfg.account(account_name)
     stop = stop or threading.Event()
     journal = journal or Journal(cfg.journal_dir / f"{account_name}.sqlite")
+    record_clock(journal, clock)  # --set-target from a shell stamps this clock's time
     tracker = OrderTracker(client, journal, clock, poll_s=poll_s, stop=stop)
     alert = Alerter(account_name, journal, notifier, clock)
     executor = Executor(

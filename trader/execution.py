@@ -232,6 +232,11 @@ class Executor:
         row = self.journal.order(cl)
         if row is not None and row.status == "not_placed":
             out.error, out.retry = result, True  # proven absent: the next round sends a new attempt
+            self.alert(
+                "order_failed",
+                f"{cl}: not placed ({result}); proven absent at OKX, so a new attempt may follow",
+                req.inst_id,
+            )
             return
         out.unresolved = True
         out.error = result

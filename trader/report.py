@@ -2,6 +2,10 @@
 
 Realised PnL is OKX's per-order ``pnl`` (closing fills); fees are OKX's ``fee`` (negative =
 charged). No exchange call is made: the report works while the trader runs, or with OKX down.
+
+A strategy's ``None`` (keep the standing target) is shown as the target it kept — the last one a
+strategy named for that instrument, marked ``(held)`` — and the current standing targets (with
+manual ones) head the report.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from trader.journal import Journal
+from trader.targets import TargetBook
 
 __all__ = ["format_report", "pnl_by_instrument", "table"]
 
@@ -64,9 +69,44 @@ def _risk_lines(journal: Journal, limit: int) -> list[str]:
     return [*lines, ""]
 
 
+def _standing_lines(journal: Journal) -> list[str]:
+    """The standing targets now: what the trader trades towards, whatever the last bar said."""
+    book = TargetBook(journal).all()
+    if not book:
+        return []
+    rows = [
+        [t.inst_id, str(t.target), str(t.size) if t.size is not None else "next bar", t.source,
+         t.bar_close or "-", str(t.misses), str(t.fails)]
+        for t in book.values()
+    ]  # fmt: skip
+    head = ["inst", "target", "size", "source", "set by bar", "missed", "failed"]
+    return ["Standing targets:", *table(head, rows), ""]
+
+
+def _held(journal: Journal, inst_id: str, bar_close: str) -> str:
+    """A ``None`` signal as the target it kept: the last one named at or before ``bar_close``."""
+    row = journal.query(
+        "SELECT target FROM signals WHERE inst_id = ? AND bar_close <= ? AND target IS NOT NULL "
+        "ORDER BY bar_close DESC LIMIT 1",
+        (inst_id, bar_close),
+    )
+    return f"{row[0]['target']}(held)" if row else "held"
+
+
+def _signal_cell(journal: Journal, s: sqlite3.Row) -> str:
+    if s["status"] == "skipped":
+        target = "skip"
+    elif s["target"] is None:
+        target = _held(journal, s["inst_id"], s["bar_close"])
+    else:
+        target = str(s["target"])
+    return f"{s['inst_id']}={target}" + (f"x{s['desired']}" if s["desired"] else "")
+
+
 def format_report(journal: Journal, account: str, limit: int = 20) -> str:
     lines = [f"okxfleet trader report — account {account} ({journal.path})", ""]
     lines += _risk_lines(journal, limit)
+    lines += _standing_lines(journal)
     cycles = journal.query(
         "SELECT bar_close, status, runs, equity, reason FROM cycles ORDER BY bar_close DESC LIMIT ?", (limit,)
     )
@@ -74,14 +114,11 @@ def format_report(journal: Journal, account: str, limit: int = 20) -> str:
     rows = []
     for c in cycles:
         signals = journal.query(
-            "SELECT inst_id, target, desired, status FROM signals WHERE bar_close = ? ORDER BY inst_id",
+            "SELECT bar_close, inst_id, target, desired, status FROM signals WHERE bar_close = ? "
+            "ORDER BY inst_id",
             (c["bar_close"],),
         )
-        sig = ", ".join(
-            f"{s['inst_id']}={'skip' if s['status'] == 'skipped' else s['target']}"
-            + (f"x{s['desired']}" if s["desired"] else "")
-            for s in signals
-        )
+        sig = ", ".join(_signal_cell(journal, s) for s in signals)
         rows.append(
             [c["bar_close"], c["status"], str(c["runs"]), c["equity"] or "-", sig or "-", c["reason"]]
         )

@@ -65,14 +65,22 @@ class TargetBook:
         now: datetime,
         bar_close: datetime | None = None,
     ) -> None:
-        """A new target (sized on its first bar); the miss and failure counts start over."""
+        """Set the target (sized again on its next bar). A changed target starts its miss and
+        failure counts over; the same target named again (a strategy that states its level every
+        bar) keeps them, so the backoff and ``target_not_reached`` still see it failing."""
         if isinstance(target, bool) or target not in (-1, 0, 1):
             raise ValueError(f"target must be 1, -1 or 0, got {target!r}")
         if source not in SOURCES:
             raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
         self.journal.write(
-            "INSERT OR REPLACE INTO targets (inst_id, strategy, target, size, bar_close, source, "
-            "updated_at, misses, fails, failed_bar) VALUES (?, ?, ?, NULL, ?, ?, ?, 0, 0, NULL)",
+            "INSERT INTO targets (inst_id, strategy, target, size, bar_close, source, updated_at, "
+            "misses, fails, failed_bar) VALUES (?, ?, ?, NULL, ?, ?, ?, 0, 0, NULL) "
+            "ON CONFLICT (inst_id) DO UPDATE SET strategy = excluded.strategy, size = NULL, "
+            "bar_close = excluded.bar_close, source = excluded.source, updated_at = excluded.updated_at, "
+            "misses = CASE WHEN target = excluded.target THEN misses ELSE 0 END, "
+            "fails = CASE WHEN target = excluded.target THEN fails ELSE 0 END, "
+            "failed_bar = CASE WHEN target = excluded.target THEN failed_bar ELSE NULL END, "
+            "target = excluded.target",
             (inst_id, strategy, target, iso(bar_close) if bar_close else None, source, iso(now)),
         )
 

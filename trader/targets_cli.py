@@ -2,7 +2,8 @@
 
 The trader owns the positions of the instruments it trades: every bar it diffs OKX's position
 against the standing target. ``--set-target`` replaces an instrument's standing target by hand
-(source ``manual``, sized on the next bar); it works while the trader runs.
+(source ``manual``, sized on the next bar); it works while the trader runs, and stamps the time of
+the trader's clock (:mod:`trader.journal_clock`: the accelerated demo's virtual time too).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from config.schema import AccountSettings
 from core.clock import Clock
 from trader.journal import Journal
+from trader.journal_clock import journal_clock
 from trader.report import table
 from trader.targets import TargetBook
 
@@ -44,6 +46,7 @@ def set_target(journal: Journal, account: AccountSettings, inst_id: str, target:
     if inst_id not in strategies:
         known = ", ".join(strategies) or "none"
         raise ValueError(f"{inst_id!r} is not traded by account {account.name!r} (it trades: {known})")
+    now = journal_clock(journal, clock).now()
     with journal.transaction():
-        TargetBook(journal).set(inst_id, strategies[inst_id], target, "manual", clock.now())
+        TargetBook(journal).set(inst_id, strategies[inst_id], target, "manual", now)
     return f"{account.name} {inst_id}: standing target {_NAMES[target]} (manual), traded from the next bar\n"

@@ -1,6 +1,6 @@
 """The WebSocket candle feed against the simulator: normal closes, dropped and never-confirmed
 pushes, disconnects, downtime, duplicates, an unknown instrument — the CSVs always equal the
-simulator's native bars."""
+simulator's native bars; a connection that stays down and refused subscriptions are notified."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from collector.feed_journal import FeedJournal
+from notify.events import DataAlert
+from notify.service import RecordingNotifier
 from simulator.server import RunningSimulator
 from tests.integration.test_collector_support import make_rig
 from tests.integration.ws_support import WsRig, make_ws_rig, wait_for
@@ -214,3 +216,67 @@ def test_the_rest_feed_polls_every_instrument(sim: RunningSimulator, tmp_path: P
         assert rig.service.close_delay_s == 1.0  # REST waits for OKX to confirm; websocket starts at once
     finally:
         rig.close()
+
+
+# ---- QA defect 17: feed problems are notified, not only logged ----
+def data_alerts(rig: WsRig, kind: str) -> list[DataAlert]:
+    notifier = rig.service.notifier
+    assert isinstance(notifier, RecordingNotifier)
+    return [e for e in notifier.of_type(DataAlert) if isinstance(e, DataAlert) and e.kind == kind]
+
+
+def test_a_websocket_that_stays_down_is_notified_once_and_its_recovery_too(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    rig = make_ws_rig(sim, tmp_path, INSTS, CLOSE)
+    try:
+        rig.wait_live(len(INSTS))
+        conn = rig.feed._conns[0]
+        conn.stable_s = 0.5  # recovered once subscribed again this long
+        sim.control.ws(refuse=True, disconnect=True)
+        wait_for("the outage notice", lambda: len(data_alerts(rig, "ws_down")) == 1)
+        wait_for("one more failed attempt", lambda: conn.failures > conn.down_after)
+        down = data_alerts(rig, "ws_down")
+        assert len(down) == 1  # once per outage, not once per attempt
+        assert "connection attempts in a row failed" in down[0].detail
+        assert down[0].inst_id is None
+        assert rig.feed.url in down[0].detail
+        assert data_alerts(rig, "ws_recovered") == []
+
+        sim.control.ws(refuse=False)
+        rig.wait_live(len(INSTS))
+        wait_for("the recovery notice", lambda: len(data_alerts(rig, "ws_recovered")) == 1)
+        assert len(data_alerts(rig, "ws_down")) == 1
+    finally:
+        rig.close_all()
+
+
+def test_a_websocket_that_keeps_dropping_is_notified_as_down(sim: RunningSimulator, tmp_path: Path) -> None:
+    rig = make_ws_rig(sim, tmp_path, INSTS, CLOSE)
+    try:
+        conn = rig.feed._conns[0]
+        for n in range(conn.down_after):  # each connection subscribes, then drops within stable_s
+            rig.wait_live(len(INSTS))
+            sim.control.ws(disconnect=True)
+            wait_for("the drop", lambda: conn.failures > n)  # noqa: B023 - waited for at once
+        wait_for("the outage notice", lambda: len(data_alerts(rig, "ws_down")) == 1)
+        assert "closed by the server" in data_alerts(rig, "ws_down")[0].detail
+        assert data_alerts(rig, "ws_recovered") == []  # not stable for stable_s (60 s) yet
+    finally:
+        rig.close_all()
+
+
+def test_refused_subscriptions_are_notified_once_per_instrument(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    unknown = ["NADA-USDT-SWAP", "NOPE-USDT-SWAP"]
+    rig = make_ws_rig(sim, tmp_path, [*INSTS, *unknown], CLOSE)
+    try:
+        rig.wait_live(len(INSTS))
+        wait_for("the refusal notices", lambda: len(data_alerts(rig, "ws_refused")) == len(unknown))
+        refused = data_alerts(rig, "ws_refused")
+        assert sorted(a.inst_id or "" for a in refused) == unknown
+        assert all("60018" in a.detail for a in refused)
+        assert data_alerts(rig, "ws_down") == []  # the connection itself is fine
+    finally:
+        rig.close_all()

@@ -105,26 +105,6 @@ def test_set_target_by_hand_and_show_targets(make_rig: Any, capsys: pytest.Captu
     assert rig.position(BTC) == 0  # the trader owns the position: the manual target is traded
 
 
-def test_target_not_reached_backs_off_and_alerts(make_rig: Any) -> None:
-    rig: TraderRig = make_rig(trader={"target_alert_bars": 3, "reprice_attempts": 0})
-    rig.control.set_faults([POST_FAILS])
-    sent: list[int] = []
-    for n, target in enumerate([1, None, None, None]):
-        bar = T0 + n * MINUTE
-        rig.publish(bar, {BTC: target})
-        before = len(posts(rig))
-        rig.run(bar)
-        sent.append(len(posts(rig)) - before)
-    assert sent[0] > 0  # it tries ...
-    assert sent[1] > 0  # ... and retries on the next bar
-    assert sent[2] == 0  # two failed bars in a row: the third is left out (backoff)
-    assert sent[3] > 0  # ... and the fourth tries again
-    assert "target_not_reached" in alerts(rig)
-    rows = recent_alerts(rig.ctx.journal, 100)
-    assert any(r.kind == "target_not_reached" and r.inst_id == BTC for r in rows)
-    assert rig.position(BTC) == 0
-
-
 def test_an_order_registered_late_is_swept_into_the_journal(make_rig: Any) -> None:
     """The journal says not_placed, but OKX executed the request late: the next cycle catches up."""
     rig: TraderRig = make_rig()
@@ -327,3 +307,52 @@ def test_a_bar_overrun_by_the_previous_cycle_is_journaled_and_alerted(make_rig: 
     skipped = [a for a in rig.events(TradingAlert) if a.kind == "bar_skipped"]
     assert len(skipped) == 1
     assert "overrun" in skipped[0].detail
+
+
+# ---- QA defect 6: failed orders alerted at once; level-style strategies back off too ----
+def run_bars(rig: TraderRig, targets: list[int | None]) -> list[int]:
+    """Publish and run one bar per target; the order POSTs each bar sent."""
+    sent: list[int] = []
+    for n, target in enumerate(targets):
+        bar = T0 + n * MINUTE
+        rig.publish(bar, {BTC: target})
+        before = len(posts(rig))
+        rig.run(bar)
+        sent.append(len(posts(rig)) - before)
+    return sent
+
+
+@pytest.mark.parametrize("style", ["level", "event"])
+def test_failing_orders_back_off_and_are_alerted_for_both_strategy_styles(make_rig: Any, style: str) -> None:
+    rig: TraderRig = make_rig(trader={"target_alert_bars": 3, "reprice_attempts": 0})
+    rig.control.set_faults([POST_FAILS])
+    targets: list[int | None] = [1, 1, 1, 1] if style == "level" else [1, None, None, None]
+
+    sent = run_bars(rig, targets)
+
+    assert sent[0] > 0  # it tries ...
+    assert sent[1] > 0  # ... and retries on the next bar ...
+    assert sent[2] == 0  # ... two failed bars in a row: the third is left out (backoff) ...
+    assert sent[3] > 0  # ... and the fourth tries again
+    kinds = alerts(rig)
+    assert kinds.count("order_failed") == sent[0] + sent[1] + sent[3]  # every failed order, at once
+    assert "target_not_reached" in kinds
+    rows = recent_alerts(rig.ctx.journal, 100)
+    assert any(r.kind == "target_not_reached" and r.inst_id == BTC for r in rows)
+    standing = rig.ctx.targets.get(BTC)
+    assert standing is not None
+    assert standing.misses == 4
+    assert rig.position(BTC) == 0
+
+
+def test_an_order_proven_absent_is_alerted_in_its_own_bar(make_rig: Any) -> None:
+    rig: TraderRig = make_rig(trader={"reprice_attempts": 0})
+    rig.control.set_faults([POST_FAILS])
+
+    assert run_bars(rig, [1]) == [1]
+
+    assert alerts(rig) == ["order_failed"]
+    rows = [r for r in recent_alerts(rig.ctx.journal, 10) if r.kind == "order_failed"]
+    assert [r.inst_id for r in rows] == [BTC]
+    assert "not placed" in rows[0].message
+    assert "ExchangeUnavailable" in rows[0].message

@@ -22,9 +22,11 @@ CREDS = {"OKX_SUB1_API_KEY": "k" * 12, "OKX_SUB1_SECRET": "s" * 12, "OKX_SUB1_PA
 
 
 def config_file(
-    tmp_path: Path, *, mode: str, base_url: str | None = None, credentials: str = "OKX_SUB1"
-) -> Path:
+    tmp_path: Path, *, mode: str, base_url: str | None = None, credentials: str = "OKX_SUB1",
+    ws_url: str | None = None,
+) -> Path:  # fmt: skip
     url = f", base_url={base_url!r}" if base_url else ""
+    url += f", ws_url={ws_url!r}" if ws_url else ""
     path = tmp_path / "fleet_config.py"
     path.write_text(
         textwrap.dedent(f"""

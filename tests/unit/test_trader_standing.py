@@ -122,6 +122,26 @@ def test_target_book_round_trip(tmp_path: Path) -> None:
     journal.close()
 
 
+def test_the_same_target_named_again_keeps_its_miss_and_failure_counts(tmp_path: Path) -> None:
+    """A level-style strategy names its target every bar: the counts (backoff, alert) survive."""
+    journal = Journal(tmp_path / "j.sqlite")
+    book = TargetBook(journal)
+    book.set("BTC", "sma", 1, "strategy", BAR, BAR)
+    book.set_size("BTC", D("2.5"), BAR)
+    book.record_bar("BTC", reached=False, failed=True, bar_close=BAR)
+    book.record_bar("BTC", reached=False, failed=True, bar_close=BAR + M)
+    book.set("BTC", "sma", 1, "strategy", BAR + 2 * M, BAR + 2 * M)
+    row = book.get("BTC")
+    assert row is not None
+    assert (row.target, row.misses, row.fails, row.failed_bar) == (1, 2, 2, (BAR + M).isoformat())
+    assert (row.size, row.bar_close) == (None, (BAR + 2 * M).isoformat())  # re-sized on its next bar
+    book.set("BTC", "sma", 0, "strategy", BAR + 3 * M, BAR + 3 * M)  # a changed target starts over
+    row = book.get("BTC")
+    assert row is not None
+    assert (row.target, row.misses, row.fails, row.failed_bar) == (0, 0, 0, None)
+    journal.close()
+
+
 def test_alerter_journals_and_notifies(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.sqlite")
     notifier = RecordingNotifier()

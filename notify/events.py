@@ -138,6 +138,12 @@ TRADING_ALERT_KINDS = (
     "late_registration",
     "unjournaled_order",
     "journal_unreadable",
+    "risk_halt",
+    "risk_daily_loss",
+    "risk_clip",
+    "kill_switch",
+    "kill_switch_failed",
+    "resume",
 )
 
 

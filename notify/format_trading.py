@@ -18,6 +18,12 @@ TRADING_LABELS = {
     "late_registration": "Late order found 迟到订单",
     "unjournaled_order": "Unjournaled order 未记录订单",
     "journal_unreadable": "Journal unreadable 日志库损坏",
+    "risk_halt": "Risk halt 风控停止交易",
+    "risk_daily_loss": "Daily loss limit 日内亏损上限",
+    "risk_clip": "Order clipped 风控限额",
+    "kill_switch": "Kill switch 一键平仓",
+    "kill_switch_failed": "Kill switch failed 一键平仓失败",
+    "resume": "Halt lifted 恢复交易",
 }
 
 

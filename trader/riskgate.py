@@ -10,8 +10,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from contextlib import closing
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 
@@ -29,8 +29,15 @@ __all__ = ["check_limits", "clip_desired", "flatten_account", "halt_reason", "ha
 log = logging.getLogger(__name__)
 
 
-def _store(ctx: TraderContext) -> closing[HaltStore]:
-    return closing(HaltStore(ctx.journal.path))
+@contextmanager
+def _store(ctx: TraderContext) -> Iterator[HaltStore]:
+    """The account's halt store; what changed is pushed on (Redis mode: to Redis) when done."""
+    store = HaltStore(ctx.journal.path)
+    try:
+        yield store
+    finally:
+        store.close()
+        ctx.journal.state_changed()
 
 
 def _alert(ctx: TraderContext, kind: str, detail: str, inst_id: str | None = None) -> None:
@@ -88,6 +95,7 @@ def check_limits(ctx: TraderContext, state: AccountState, prices: Mapping[str, D
         store.save(verdict.state, now)
         if verdict.action == "halt":
             store.halt(f"max drawdown: {verdict.detail}", now)
+            ctx.journal.state_changed()  # the successor of a holder killed mid-flatten stays halted
             closed = flatten_account(ctx.client)  # an error here: the next (halted) bar retries it
             store.flattened("; ".join(closed) or "no open position", now)
             _alert(ctx, "risk_halt", f"{verdict.detail}; flattened ({len(closed)} position(s)) and halted. "

@@ -65,6 +65,10 @@ class Keys:
         """Hash of an account's standing targets and halt state (Redis mode)."""
         return f"{self.prefix}:state:{account}"
 
+    def commands(self, account: str) -> str:
+        """List of operator commands (``--set-target``, ``--flatten``, ``--resume``) for the holder."""
+        return f"{self.prefix}:commands:{account}"
+
     def intents(self, account: str) -> str:
         """Hash clOrdId -> intent of an account's orders (write-ahead, shared across hosts)."""
         return f"{self.prefix}:intents:{account}"

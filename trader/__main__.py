@@ -17,6 +17,7 @@ import logging
 import sys
 
 from config import add_config_argument, load_config, resolve_credentials
+from config.schema import FleetConfig
 from core.barlock import LockTimeout
 from core.clock import ScaledClock, SystemClock, clock_from_env
 from core.errors import ConfigError
@@ -118,6 +119,8 @@ def _offline(args: argparse.Namespace) -> int:
     elif not path.is_file():
         print(f"no journal for account {args.account!r} at {path}", file=sys.stderr)
         return 1
+    if target is not None and cfg.data_bus.kind == "redis":  # issue #17: the state lives in Redis
+        return _remote(cfg, account.name, args)
     journal = Journal(path)
     try:
         if target is not None:
@@ -131,6 +134,23 @@ def _offline(args: argparse.Namespace) -> int:
     return 0
 
 
+def _remote(cfg: FleetConfig, account: str, args: argparse.Namespace) -> int:
+    """Redis mode: queue ``--set-target``, ``--flatten`` or ``--resume`` for the lease holder."""
+    from bus.factory import redis_client
+    from trader.remote_cli import queue_flatten, queue_resume, queue_set_target
+
+    client = redis_client(cfg)
+    try:
+        if args.set_target:
+            out = queue_set_target(cfg, client, account, args.set_target[0], int(args.set_target[1]))
+        else:
+            out = queue_flatten(cfg, client, account) if args.flatten else queue_resume(cfg, client, account)
+    finally:
+        client.close()
+    sys.stdout.write(out)
+    return 0
+
+
 def _kill_switch(args: argparse.Namespace) -> int:
     from exchange import make_account_client, make_market_client
     from exchange.errors import ExchangeError
@@ -139,6 +159,8 @@ def _kill_switch(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     account = cfg.account(args.account).name
+    if cfg.data_bus.kind == "redis":  # issue #17: the halt lives in Redis; the lease holder flattens
+        return _remote(cfg, account, args)
     setup_logging(f"trader-{account}-cli", cfg.logs_dir, level=args.log_level.upper())
     clock = clock_from_env()
     notifier = make_notifier(cfg, process=f"trader-{account}", account=account)

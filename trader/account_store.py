@@ -1,29 +1,35 @@
-"""Where an account's standing targets and halt state live: the journal, or Redis with leases.
+"""Redis mode: an account's standing targets and risk/halt state live in Redis, fenced by the lease.
 
-:class:`AccountStore` is the small interface the trader uses. Files mode: :class:`JournalAccountStore`
-(standing targets from the journal's signals, halt state in the journal's ``account_state`` table).
-Redis mode: :class:`RedisAccountStore`, where every write is *fenced* — a Lua script writes only
-while the account's lease still holds this process's token — so a trader that lost its lease can
-never overwrite what its successor decided. Either host reads the same state after a takeover.
+One source of truth per mode. Files mode: the journal's ``targets`` table
+(:class:`trader.targets.TargetBook`) and ``risk_state`` table (:class:`trader.halt.HaltStore`).
+Redis mode: the hash ``<prefix>:state:<account>`` — a ``target:<inst>`` field per standing target
+(the whole row: target, size, source, miss and failure counts) and a ``risk:<key>`` field per
+risk-state key (peak, day, day_open, halted, reason, flatten_pending). Only the lease holder writes
+it, through a Lua script that checks the fencing token (:class:`FencedHash`), so a trader that lost
+its lease can never overwrite what its successor decided. The holder keeps the two journal tables
+as its working copy and pushes them after every change (:meth:`RedisAccountStore.push`); a
+takeover copies Redis over them (:meth:`RedisAccountStore.restore`), so ``--report`` and the monitor
+read the holder's journal as in files mode.
+
+Operators on any host (``--set-target``, ``--flatten``, ``--resume``) hold no lease, so they do not
+write the state: they append a command to ``<prefix>:commands:<account>``, which the lease holder
+applies (and removes, fenced) before its next bar and on takeover (:func:`trader.commands.apply`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import redis
 
 from bus.connect import REDIS_ERRORS
 from bus.keys import Keys
-from core.clock import Clock
 from trader.journal import Journal
 from trader.lease import AccountLease, LeaseLost
 
-__all__ = ["AccountStore", "FencedHash", "HaltState", "JournalAccountStore", "RedisAccountStore"]
+__all__ = ["FencedHash", "RedisAccountStore", "journal_state", "restore_journal_state"]
 
 _FENCED_HSET = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -35,32 +41,9 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('HDEL', KEYS[2], unpack(ARGV, 2))
 return 1
 """
-
-
-@dataclass(frozen=True)
-class HaltState:
-    """The account is halted (no new risk) since ``since``, for ``reason``."""
-
-    reason: str
-    since: datetime
-
-    def to_json(self) -> str:
-        return json.dumps({"reason": self.reason, "since": self.since.isoformat()})
-
-    @staticmethod
-    def from_json(text: str) -> HaltState:
-        raw = json.loads(text)
-        return HaltState(str(raw["reason"]), datetime.fromisoformat(raw["since"]))
-
-
-class AccountStore(Protocol):
-    def standing_targets(self) -> dict[str, int]: ...
-
-    def set_target(self, inst_id: str, target: int, bar_close: datetime) -> None: ...
-
-    def halt(self) -> HaltState | None: ...
-
-    def set_halt(self, state: HaltState | None) -> None: ...
+_TARGET_COLUMNS = ("strategy", "target", "size", "bar_close", "source", "updated_at", "misses", "fails",
+                   "failed_bar")  # fmt: skip
+_SEEDED = "seeded"  # present once the hash holds the account's state (even with no target yet)
 
 
 class FencedHash:
@@ -99,56 +82,66 @@ class FencedHash:
         return None if value is None else value.decode()
 
 
+def journal_state(journal: Journal) -> dict[str, str]:
+    """The journal's ``targets`` and ``risk_state`` rows as the Redis hash's fields."""
+    out = {_SEEDED: "1"}
+    for r in journal.query("SELECT * FROM targets"):
+        out[f"target:{r['inst_id']}"] = json.dumps({c: r[c] for c in _TARGET_COLUMNS})
+    for r in journal.query("SELECT key, value, updated_at FROM risk_state"):
+        out[f"risk:{r['key']}"] = json.dumps({"value": r["value"], "updated_at": r["updated_at"]})
+    return out
+
+
+def restore_journal_state(journal: Journal, fields: Mapping[str, str]) -> None:
+    """Replace the journal's ``targets`` and ``risk_state`` rows with the hash's (one transaction)."""
+    with journal.transaction():
+        journal.write("DELETE FROM targets")
+        journal.write("DELETE FROM risk_state")
+        for name, text in fields.items():
+            kind, _, key = name.partition(":")
+            if kind == "target":
+                raw = json.loads(text)
+                journal.write(
+                    f"INSERT INTO targets (inst_id, {', '.join(_TARGET_COLUMNS)}) "  # noqa: S608
+                    f"VALUES (?{', ?' * len(_TARGET_COLUMNS)})",
+                    (key, *(raw[c] for c in _TARGET_COLUMNS)),
+                )
+            elif kind == "risk":
+                raw = json.loads(text)
+                journal.write(
+                    "INSERT INTO risk_state (key, value, updated_at) VALUES (?, ?, ?)",
+                    (key, raw["value"], raw["updated_at"]),
+                )
+
+
 class RedisAccountStore:
-    """Standing targets (``target:<inst>``) and halt state (``halt``) in ``<prefix>:state:<account>``."""
+    """The account's state hash (see the module docstring); writes are fenced by the lease."""
 
     def __init__(self, client: redis.Redis, keys: Keys, lease: AccountLease) -> None:
         self.hash = FencedHash(client, lease, keys.account_state(lease.account))
+        self._pushed: dict[str, str] | None = None
 
-    def standing_targets(self) -> dict[str, int]:
-        return {
-            k.removeprefix("target:"): int(json.loads(v)["target"])
-            for k, v in self.hash.all().items()
-            if k.startswith("target:")
-        }
+    def fields(self) -> dict[str, str]:
+        return self.hash.all()
 
-    def set_target(self, inst_id: str, target: int, bar_close: datetime) -> None:
-        value = json.dumps({"target": target, "bar_close": bar_close.isoformat()})
-        self.hash.set({f"target:{inst_id}": value})
+    def push(self, journal: Journal) -> None:
+        """Make Redis hold the journal's current targets and risk state (no write if unchanged)."""
+        now = journal_state(journal)
+        before = self.fields() if self._pushed is None else self._pushed
+        changed = {k: v for k, v in now.items() if before.get(k) != v}
+        gone = [k for k in before if k not in now]
+        self.hash.set(changed)
+        self.hash.delete(*gone)
+        self._pushed = now
 
-    def halt(self) -> HaltState | None:
-        text = self.hash.get("halt")
-        return None if text is None else HaltState.from_json(text)
-
-    def set_halt(self, state: HaltState | None) -> None:
-        if state is None:
-            self.hash.delete("halt")
-        else:
-            self.hash.set({"halt": state.to_json()})
-
-
-class JournalAccountStore:
-    """Files mode: the journal is the store (standing targets from its signals)."""
-
-    def __init__(self, journal: Journal, instruments: tuple[str, ...], clock: Clock) -> None:
-        self.journal = journal
-        self.instruments = instruments
-        self.clock = clock
-
-    def standing_targets(self) -> dict[str, int]:
-        out = {}
-        for inst in self.instruments:
-            last = self.journal.last_target(inst)
-            if last is not None:
-                out[inst] = last[1]
-        return out
-
-    def set_target(self, inst_id: str, target: int, bar_close: datetime) -> None:
-        return None  # the journal's signals row (written by the cycle) is the record
-
-    def halt(self) -> HaltState | None:
-        text = self.journal.get_state("halt")
-        return None if text is None else HaltState.from_json(text)
-
-    def set_halt(self, state: HaltState | None) -> None:
-        self.journal.set_state("halt", None if state is None else state.to_json(), self.clock.now())
+    def restore(self, journal: Journal) -> str:
+        """On takeover: Redis wins (copied over the journal); a hash never written (the account's
+        first Redis-mode run) is seeded from the journal instead. Returns what was done."""
+        fields = self.fields()
+        if _SEEDED not in fields:
+            self._pushed = {}
+            self.push(journal)
+            return "seeded from the journal"
+        restore_journal_state(journal, fields)
+        self._pushed = fields
+        return f"{sum(k.startswith('target:') for k in fields)} standing target(s) and the risk state"

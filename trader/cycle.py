@@ -161,6 +161,7 @@ def _run_cycle(ctx: TraderContext, bar_close: datetime, cadence: ReportCadence |
     existing = journal.cycle(bar_close)
     if existing is not None and existing.status in ("done", "skipped", "failed"):
         return CycleResult(bar_close, "already_done")
+    journal.before_bar(clock.now())  # issue #17: Redis mode applies queued operator commands
     halted = halt_reason(ctx)  # issue #16: a halted account keeps reporting, never orders
     if halted:
         report = halted_report(ctx, bar_close, halted)

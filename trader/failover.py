@@ -2,10 +2,13 @@
 
 In Redis mode the trader's journal is a :class:`MirroredJournal`: besides its local SQLite it writes
 — fenced by the account lease (:class:`~trader.account_store.FencedHash`) — the cycle statuses, the
-journaled targets and sizes (signals) and, *before* any order is sent, every order intent
-(write-ahead, as locally). A standby that takes the lease over calls :func:`adopt`, which copies
-those rows into its own journal. From there a takeover is exactly a restart on the same host, the
-path the crash tests pin down: intents whose outcome is unknown are looked up at OKX by clOrdId
+journaled targets and sizes (signals), the standing targets and risk/halt state
+(:class:`~trader.account_store.RedisAccountStore`, pushed after every change) and, *before* any
+order is sent, every order intent (write-ahead, as locally). A standby that takes the lease over
+calls :func:`adopt`, which copies those rows into its own journal (Redis wins over whatever this
+host's journal held) and applies the operators' queued commands (:mod:`trader.commands`). From
+there a takeover is exactly a restart on the same host, the path the crash tests pin down:
+intents whose outcome is unknown are looked up at OKX by clOrdId
 before anything new is sent (``OrderTracker.recover``), the next attempt number is above every
 attempt the old holder used (so no clOrdId is ever used twice), a cycle that reached ``targets``
 resumes from the journaled targets and sizes, and a ``done`` bar is not run again.
@@ -15,7 +18,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +27,8 @@ from pathlib import Path
 import redis
 
 from bus.keys import Keys
-from trader.account_store import AccountStore, FencedHash
+from trader import commands
+from trader.account_store import FencedHash, RedisAccountStore
 from trader.journal import Journal, OrderIntent, SignalRow
 from trader.journal_schema import OPEN_STATUSES, CycleRow
 from trader.lease import AccountLease
@@ -87,10 +92,30 @@ def _signal(inst_id: str, text: str) -> SignalRow:
 class MirroredJournal(Journal):
     """A :class:`Journal` that also replicates what a takeover needs (see the module docstring)."""
 
-    def __init__(self, path: Path, mirror: JournalMirror, store: AccountStore | None = None) -> None:
+    def __init__(self, path: Path, mirror: JournalMirror, store: RedisAccountStore, keys: Keys) -> None:
         super().__init__(path)
         self.mirror = mirror
         self.store = store
+        self.keys = keys
+        self._dirty = False
+
+    def state_changed(self) -> None:
+        """Push the standing targets and risk state — at once, or when the transaction commits."""
+        if self._depth:
+            self._dirty = True
+            return
+        self._dirty = False
+        self.store.push(self)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with super().transaction():
+            yield
+        if self._depth == 0 and self._dirty:
+            self.state_changed()
+
+    def before_bar(self, now: datetime) -> None:
+        commands.apply(self, self.store, self.mirror.cycles.lease, self.keys, now)
 
     def _mirror_cycle(self, bar_close: datetime) -> None:
         rows = self.query("SELECT * FROM cycles WHERE bar_close = ?", (bar_close.isoformat(),))
@@ -102,6 +127,7 @@ class MirroredJournal(Journal):
     def start_cycle(self, bar_close: datetime, interval: str, now: datetime) -> CycleRow:
         row = super().start_cycle(bar_close, interval, now)
         self._mirror_cycle(bar_close)
+        self.state_changed()
         return row
 
     def set_cycle_status(
@@ -115,14 +141,13 @@ class MirroredJournal(Journal):
     ) -> None:
         super().set_cycle_status(bar_close, status, now, equity=equity, reason=reason)
         self._mirror_cycle(bar_close)
+        self.state_changed()
         if status in _TERMINAL:
             self._prune(bar_close)
 
     def record_signal(self, bar_close: datetime, row: SignalRow, now: datetime) -> None:
         super().record_signal(bar_close, row, now)
         self.mirror.signals.set({f"{bar_close.isoformat()}|{row.inst_id}": _signal_json(row)})
-        if self.store is not None and row.target is not None and row.status != "skipped":
-            self.store.set_target(row.inst_id, row.target, bar_close)
 
     def reduce_desired(self, bar_close: datetime, inst_id: str, by: Decimal, now: datetime) -> None:
         super().reduce_desired(bar_close, inst_id, by, now)
@@ -132,7 +157,8 @@ class MirroredJournal(Journal):
 
     def record_intents(self, intents: Iterable[OrderIntent], now: datetime) -> None:
         batch = list(intents)
-        # Redis first: an intent the successor cannot see must never reach OKX.
+        # Redis first: an intent (or a standing size) the successor cannot see must never reach OKX.
+        self.state_changed()
         self.mirror.intents.set({it.cl_ord_id: _intent_json(it) for it in batch})
         super().record_intents(batch, now)
 
@@ -149,24 +175,28 @@ class MirroredJournal(Journal):
         self.mirror.signals.delete(*old_signals)
 
 
-def adopt(journal: Journal, mirror: JournalMirror, now: datetime) -> dict[str, int]:
-    """Copy the replicated rows into this host's journal (the lease holder's view wins for cycles
-    and signals; intents this journal already knows keep their local, more advanced status)."""
-    counts = {"cycles": 0, "signals": 0, "intents": 0}
+def adopt(journal: MirroredJournal, now: datetime) -> dict[str, int | str]:
+    """Copy the replicated rows into this host's journal (the lease holder's view wins for cycles,
+    signals, standing targets and risk state; intents this journal already knows keep their local,
+    more advanced status), then apply the operators' queued commands."""
+    mirror = journal.mirror
+    counts: dict[str, int | str] = {"cycles": 0, "signals": 0, "intents": 0}
     for bar_iso, text in sorted(mirror.cycles.all().items()):
         raw, bar = json.loads(text), datetime.fromisoformat(bar_iso)
         Journal.start_cycle(journal, bar, raw["interval"], datetime.fromisoformat(raw["started_at"]))
         finished = datetime.fromisoformat(raw["finished_at"]) if raw["finished_at"] else None
         Journal.set_cycle_status(journal, bar, raw["status"], finished, equity=_dec(raw["equity"]),
                                  reason=raw["reason"] or "")  # fmt: skip
-        counts["cycles"] += 1
+        counts["cycles"] = int(counts["cycles"]) + 1
     for key, text in mirror.signals.all().items():
         bar_iso, inst = key.split("|", 1)
         Journal.record_signal(journal, datetime.fromisoformat(bar_iso), _signal(inst, text), now)
-        counts["signals"] += 1
+        counts["signals"] = int(counts["signals"]) + 1
     missing = [_intent(cl, text) for cl, text in mirror.intents.all().items() if journal.order(cl) is None]
     if missing:
         Journal.record_intents(journal, missing, now)
     counts["intents"] = len(missing)
+    counts["state"] = journal.store.restore(journal)
+    counts["commands"] = len(commands.apply(journal, journal.store, mirror.cycles.lease, journal.keys, now))
     log.info("adopted from Redis: %s", counts)
     return counts

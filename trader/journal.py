@@ -307,17 +307,9 @@ class Journal:
         ).fetchone()
         return 0 if row[0] is None else int(row[0]) + 1
 
-    # ---- account state (issue #17: the files-mode AccountStore) --------------------------------
-    def get_state(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM account_state WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+    # ---- hooks (issue #17: Redis mode, :class:`trader.failover.MirroredJournal`) ------------
+    def state_changed(self) -> None:
+        """The ``targets`` or ``risk_state`` rows changed (files mode: they are the record)."""
 
-    def set_state(self, key: str, value: str | None, now: datetime) -> None:
-        """Set (or with ``None`` delete) one account-level value."""
-        if value is None:
-            self._db.execute("DELETE FROM account_state WHERE key = ?", (key,))
-            return
-        self._db.execute(
-            "INSERT OR REPLACE INTO account_state (key, value, updated_at) VALUES (?, ?, ?)",
-            (key, value, _iso(now)),
-        )
+    def before_bar(self, now: datetime) -> None:
+        """Before a bar's cycle (files mode: nothing to bring in)."""

@@ -36,10 +36,6 @@ Version 3 — risk limits and the kill switch (issue #16, :mod:`trader.halt`)::
     risk_state(key PK, value, updated_at)   peak, day, day_open, halted ("1"/"0"), reason,
                                             bills_seen (the last transfer bill netted)
     risk_events(id PK, at, kind, detail, data)   kind: halt | resume | flatten | daily_loss | clip
-
-Version 4 — the files-mode :class:`trader.account_store.JournalAccountStore` (issue #17)::
-
-    account_state(key PK, value, updated_at)   small account-level state mirrored by Redis mode
 """
 
 from __future__ import annotations
@@ -103,10 +99,6 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE risk_state (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
     CREATE TABLE risk_events (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL,
         detail TEXT NOT NULL, data TEXT);
-    """,
-    # issue #17: small account-level state (halt) of the files-mode AccountStore
-    """
-    CREATE TABLE account_state (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -12,8 +12,8 @@ alert here goes through the journaled :class:`trader.alerts.Alerter` (table ``al
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from contextlib import closing
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -32,8 +32,15 @@ __all__ = ["check_limits", "clip_desired", "halt_reason", "halted_report"]
 log = logging.getLogger(__name__)
 
 
-def _store(ctx: TraderContext) -> closing[HaltStore]:
-    return closing(HaltStore(ctx.journal.path))
+@contextmanager
+def _store(ctx: TraderContext) -> Iterator[HaltStore]:
+    """The account's halt store; what changed is pushed on (Redis mode: to Redis) when done."""
+    store = HaltStore(ctx.journal.path)
+    try:
+        yield store
+    finally:
+        store.close()
+        ctx.journal.state_changed()
 
 
 def _flatten(ctx: TraderContext, store: HaltStore, bar_close: datetime) -> FlattenResult:
@@ -83,6 +90,7 @@ def check_limits(
         store.save(verdict.state, now)
         if verdict.action == "halt":
             store.halt(f"max drawdown: {verdict.detail}", now)
+            ctx.journal.state_changed()  # the successor of a holder killed mid-flatten stays halted
             done = _flatten(ctx, store, bar_close)
             lift = f"`python -m trader {ctx.name} --resume` lifts the halt"
             message = f"{verdict.detail}; flattened ({done.detail}) and halted. {lift}"

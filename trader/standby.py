@@ -63,7 +63,7 @@ def build_leased_context(
     lease = AccountLease(redis_client, keys, account, holder, cfg.data_bus.lease_s)
     mirror = JournalMirror(redis_client, keys, lease)
     store = RedisAccountStore(redis_client, keys, lease)
-    journal = MirroredJournal(cfg.journal_dir / f"{account}.sqlite", mirror, store)
+    journal = MirroredJournal(cfg.journal_dir / f"{account}.sqlite", mirror, store, keys)
     process = f"trader-{account}"
 
     def on_down(detail: str) -> None:
@@ -111,7 +111,9 @@ def serve_leased(service: TraderService, leased: Leased, *, once: bool = False) 
         lost.set()
         ctx.stop.set()
 
-    counts = adopt(ctx.journal, leased.mirror, ctx.clock.now())
+    journal = ctx.journal
+    assert isinstance(journal, MirroredJournal)  # build_leased_context made it
+    counts = adopt(journal, ctx.clock.now())
     ctx.notifier.notify(
         ev.DataAlert(ctx.process, "lease_acquired", f"lease token {leased.lease.token}; adopted {counts}")
     )

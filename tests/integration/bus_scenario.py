@@ -91,15 +91,26 @@ class Hosts:
         """Hold 3 BTC long, then publish the bar (BTC short, ETH long) through the bus (or files)."""
         with self.client() as client:
             client.place_order(OrderRequest(BTC, "cross", "buy", "market", Decimal(3), "earlier1"))
+        self.publish(BAR, {BTC: -1, ETH: 1})
+
+    def publish(self, bar: datetime, targets: dict[str, int | None]) -> None:
+        """The bar closing at ``bar`` (each instrument's target, None = keep) and its marker."""
         cfg = self.cfgs["collector" if self.redis_url else "A"]
         store = CandleStore(cfg.candles_dir, cfg.candle_timezone)
         markers: MarkerStore = MarkerStore(cfg.markers_dir)
         if self.redis_url is not None:
             publisher = BusPublisher(redis.Redis.from_url(self.redis_url), Keys(self.prefix), store,
-                                     FakeClock(BAR), {IV: 100})  # fmt: skip
+                                     FakeClock(bar), {IV: 100})  # fmt: skip
             markers = PublishingMarkerStore(cfg.markers_dir, publisher, {IV: (BTC, ETH)})
         closes = {BTC: self.sim.control.price(BTC), ETH: self.sim.control.price(ETH)}
-        publish_bar(store, markers, IV, BAR, {BTC: -1, ETH: 1}, closes)
+        publish_bar(store, markers, IV, bar, targets, closes)
+
+    def cli(self, host: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """``python -m trader ACCOUNT ARGS`` run by an operator on ``host``."""
+        env = {k: v for k, v in os.environ.items() if k not in (CRASH_ENV, CLOCK_ENV)}
+        env[CLOCK_ENV] = self.clock().spec()
+        cmd = [sys.executable, "-m", "trader", self.account, "--config", str(self.cfgs[host].source), *args]
+        return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
 
     def start(self, host: str, crash_at: str | None = None, *, once: bool = True) -> subprocess.Popen[str]:
         env = {k: v for k, v in os.environ.items() if k not in (CRASH_ENV, CLOCK_ENV)}

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import redis
 
 from bus.keys import Keys
-from core.clock import FakeClock
-from trader.account_store import HaltState, JournalAccountStore, RedisAccountStore
+from trader.account_store import RedisAccountStore
+from trader.halt import HaltStore
 from trader.journal import Journal
 from trader.lease import AccountLease, LeaseKeeper, LeaseLost, read_lease
+from trader.targets import TargetBook
 
 T0 = datetime(2025, 1, 6, tzinfo=UTC)
 
@@ -64,23 +66,46 @@ def test_release_lets_the_standby_in_at_once(redis_client: redis.Redis) -> None:
     assert b.try_acquire()
 
 
-def test_state_store_writes_are_fenced(redis_client: redis.Redis) -> None:
+def test_state_store_writes_are_fenced_and_restored(redis_client: redis.Redis, tmp_path: Path) -> None:
     a, b = lease(redis_client, "hostA:1"), lease(redis_client, "hostB:2")
     assert a.try_acquire()
+    on_a, on_b = Journal(tmp_path / "a.sqlite"), Journal(tmp_path / "b.sqlite")
+    book_a = TargetBook(on_a)
+    book_a.set("BTC-USDT-SWAP", "sma", -1, "strategy", T0, bar_close=T0)
+    book_a.set_size("BTC-USDT-SWAP", Decimal("2.5"), T0)
+    book_a.record_bar("BTC-USDT-SWAP", reached=False, failed=True, bar_close=T0)
+    halt = HaltStore(on_a.path)
+    halt.halt("max drawdown: 12%", T0)
+    halt.close()
     store_a = RedisAccountStore(redis_client, Keys("t"), a)
-    store_a.set_target("BTC-USDT-SWAP", -1, T0)
-    store_a.set_halt(HaltState("daily loss limit", T0))
+    store_a.push(on_a)
+    TargetBook(on_b).set("ETH-USDT-SWAP", "sma", 1, "manual", T0)  # B's stale local view
     time.sleep(1.2)
     assert b.try_acquire()
     store_b = RedisAccountStore(redis_client, Keys("t"), b)
-    # the successor sees the account's standing targets and halt state
-    assert store_b.standing_targets() == {"BTC-USDT-SWAP": -1}
-    assert store_b.halt() == HaltState("daily loss limit", T0)
+    store_b.restore(on_b)  # the successor's journal now holds exactly the account's state
+    assert TargetBook(on_b).all() == TargetBook(on_a).all()
+    halted = HaltStore(on_b.path)
+    assert halted.load().halted
+    assert halted.flatten_pending()
+    halted.close()
+    book_a.set("BTC-USDT-SWAP", "sma", 1, "strategy", T0, bar_close=T0)
     with pytest.raises(LeaseLost):
-        store_a.set_target("BTC-USDT-SWAP", 1, T0)  # a stale holder cannot overwrite it
-    store_b.set_halt(None)
-    assert store_b.halt() is None
-    assert store_b.standing_targets() == {"BTC-USDT-SWAP": -1}
+        store_a.push(on_a)  # a stale holder cannot overwrite it
+    assert TargetBook(on_b).all()["BTC-USDT-SWAP"].target == -1
+    on_a.close()
+    on_b.close()
+
+
+def test_first_redis_run_seeds_the_state_from_the_journal(redis_client: redis.Redis, tmp_path: Path) -> None:
+    a = lease(redis_client, "hostA:1")
+    assert a.try_acquire()
+    journal = Journal(tmp_path / "j.sqlite")
+    TargetBook(journal).set("BTC-USDT-SWAP", "sma", 1, "manual", T0)
+    store = RedisAccountStore(redis_client, Keys("t"), a)
+    assert store.restore(journal) == "seeded from the journal"
+    assert set(store.fields()) == {"seeded", "target:BTC-USDT-SWAP"}
+    journal.close()
 
 
 def test_redis_down_means_no_proof_no_orders(redis_proc, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -92,15 +117,3 @@ def test_redis_down_means_no_proof_no_orders(redis_proc, tmp_path: Path) -> None
         a.check()
     redis_proc.start()
     client.close()
-
-
-def test_journal_store_keeps_halt_state(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "j.sqlite")
-    store = JournalAccountStore(journal, ("BTC-USDT-SWAP",), FakeClock(T0))
-    assert store.halt() is None
-    store.set_halt(HaltState("manual", T0))
-    assert store.halt() == HaltState("manual", T0)
-    store.set_halt(None)
-    assert store.halt() is None
-    assert store.standing_targets() == {}
-    journal.close()

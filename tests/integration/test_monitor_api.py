@@ -115,6 +115,36 @@ def test_an_account_without_a_journal_yet(tmp_path: Path) -> None:
     assert {r["level"] for r in fleet["collector"]} == {"bad"}  # no marker yet
 
 
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [(b"", "is empty (0 bytes)"), (bytes(range(256)) * 64, "file is not a database")],
+    ids=["empty", "random-bytes"],
+)
+def test_an_unreadable_journal_turns_that_trader_red(cfg: FleetConfig, content: bytes, why: str) -> None:
+    """QA 11: a corrupt journal made /api/fleet, the account page and the overlays 500."""
+    for extra in ("-wal", "-shm"):
+        (cfg.journal_dir / f"beta.sqlite{extra}").unlink(missing_ok=True)
+    (cfg.journal_dir / "beta.sqlite").write_bytes(content)
+    with MonitorServer(cfg, FakeClock(NOW)).running() as srv:
+        fleet = _get(srv, "/api/fleet")
+        page = _get(srv, "/api/accounts/beta")
+        overlays = _get(srv, "/api/overlays", params={"inst": ETH, "interval": "5m", "account": "beta"})
+    assert (fleet.status_code, page.status_code, overlays.status_code) == (200, 200, 200)
+    traders = {t["account"]: t for t in fleet.json()["traders"]}
+    assert traders["beta"]["level"] == "bad"
+    reason = traders["beta"]["flags"][0]["reason"]
+    assert reason.startswith("journal unreadable: beta.sqlite")
+    assert why in reason
+    assert traders["alpha"]["level"] == "ok"  # the other account is unaffected
+    assert fleet.json()["alerts"][0]["message"] == "51008 insufficient margin"  # alpha's alerts still show
+    assert page.json()["level"] == "bad"
+    assert page.json()["flags"][0]["reason"] == reason
+    assert page.json()["orders"] == []
+    assert overlays.json()["fills"] == []
+    assert overlays.json()["journal_error"] == reason
+    assert overlays.json()["strategy"] is not None  # the chart's lines still come
+
+
 # ---- account ---------------------------------------------------------------------------------
 def test_account_page_data(server: MonitorServer) -> None:
     body = _get(server, "/api/accounts/alpha").json()

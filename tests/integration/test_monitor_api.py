@@ -281,6 +281,32 @@ def test_a_corrupt_csv_is_reported_not_crashed_on(server: MonitorServer, cfg: Fl
     assert str(path) in resp.json()["error"]
 
 
+@pytest.mark.parametrize(
+    ("tail", "why"),
+    [("2025-01-06 00:00:00+00:00,1.5,2", "incomplete"), ("garbage;not;a;row\n", "unreadable")],
+    ids=["torn", "junk"],
+)
+def test_a_bad_last_row_is_left_out_and_flagged(
+    server: MonitorServer, cfg: FleetConfig, tail: str, why: str
+) -> None:
+    """QA 20: a partial or junk last line made /api/candles 500; the good rows are served."""
+    path = CandleStore(cfg.candles_dir).path(ETH, "5m")
+    good = _csv_rows(path)
+    params = {"inst": ETH, "interval": "5m"}
+    assert "warning" not in _get(server, "/api/candles", params=params).json()  # cached clean first
+    with path.open("a") as fh:
+        fh.write(tail)
+    resp = _get(server, "/api/candles", params=params)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert len(body["t"]) == len(good)
+    assert body["close"][-1] == float(good[-1][4])
+    assert why in body["warning"]
+    assert path.name in body["warning"]
+    overlays = _get(server, "/api/overlays", params={**params, "account": "beta"})
+    assert overlays.status_code == 200
+
+
 # ---- token -----------------------------------------------------------------------------------
 def test_token_protects_every_route(cfg: FleetConfig) -> None:
     with MonitorServer(cfg, FakeClock(NOW), token=TOKEN).running() as srv:

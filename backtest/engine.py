@@ -7,11 +7,13 @@ For every bar, in the trader's order (:mod:`trader.cycle`):
    function on a sample, see :mod:`backtest.targets`), or the per-bar function itself through the
    trader's guard on the ``lookback`` rows ending at the bar; a failing strategy is skipped for
    the bar, exactly as the trader skips it;
-3. the *standing* target: the last non-``None`` target (``None`` keeps it standing);
+3. the *standing* target: the last non-``None`` target (``None`` keeps it standing, with the size
+   it was sized at, as the trader's targets table keeps it; a non-``None`` target is sized afresh);
 4. phase 1: the closes :func:`trader.diff.plan_legs` asks for;
 5. phase 2: equity re-read (cash + positions marked at the signal price), split equally, each
-   ``1``/``-1`` standing target sized by :func:`trader.sizing.size_target` at the trader's sizing
-   price, diffed by :func:`trader.diff.plan_legs` (with its band) into opens and adjustments;
+   ``1``/``-1`` standing target without a stored size sized by :func:`backtest.model.open_size`
+   (weight, :func:`trader.sizing.size_target` at the trader's sizing price, risk clip), diffed
+   by :func:`trader.diff.plan_legs` (with its band) into opens and adjustments;
    an open the account cannot margin is refused;
 6. equity marked at the bar's close.
 
@@ -32,11 +34,11 @@ import numpy as np
 from backtest.data import Window
 from backtest.funding import FundingRates, settlements
 from backtest.ledger import Book, LaneResult, Refusal, RunResult
-from backtest.model import BacktestError, RunSettings, StrategyRun
+from backtest.model import BacktestError, RunSettings, StrategyRun, open_size
 from backtest.targets import TargetSource, VectorisedSource
 from core.errors import StrategyError
 from trader.diff import Leg, plan_legs
-from trader.sizing import equity_share, limit_price, open_sizing_price, size_target
+from trader.sizing import equity_share, limit_price
 
 __all__ = ["Lane", "LaneResult", "RunResult", "run_backtest"]
 
@@ -86,10 +88,12 @@ class _Account:
             for ln, src in zip(lanes, sources, strict=True)
         ]  # fmt: skip
         self.standing: list[int | None] = [None] * self.n
+        # the size each standing target was sized at (None: size it on its next bar), as the
+        # trader keeps it in its targets table: a strategy's None reuses it, a repeat re-sizes
+        self.sizes: list[Decimal | None] = [None] * self.n
         costs = settings.costs
         self.fee_rates = [costs.fee_rate(ln.run.instrument.is_contract, settings.order_type) for ln in lanes]
         self.swaps = [ln.run.instrument.inst_type == "SWAP" for ln in lanes]
-        self.specs = [ln.run.sizing for ln in lanes]
         self.market = settings.order_type != "limit"
         # per bar
         self.rows: list[int] = []
@@ -158,6 +162,7 @@ class _Account:
             if raw is not None:
                 self.results[i].raw[k] = raw
                 self.standing[i] = raw
+                self.sizes[i] = None
             if self.standing[i] is not None:
                 self.results[i].standing[k] = self.standing[i]
         return ok
@@ -198,18 +203,21 @@ class _Account:
         # The margin check sees the equity the opens were sized from, less what they have cost.
         self.margin_base = sizing - equity
         px = self.px
+        held: list[Decimal] = []  # each book's notional before the bar's opens (the risk clip)
         for i, lane in enumerate(self.lanes):
             target = self.standing[i]
             run, inst = lane.run, lane.run.instrument
             if not ok[i] or target not in (1, -1) or (target == -1 and run.mode == "spot"):
                 continue
-            result = size_target(
-                self.specs[i], share=share, leverage=run.leverage,
-                volatility_ratio=self.settings.volatility_ratio,
-                price=open_sizing_price(px[i], self.settings.slippage),
-            )  # fmt: skip
+            size = self.sizes[i]
+            if size is None:
+                held = held or [b.notional(p) for b, p in zip(self.books, px, strict=True)]
+                size = self.sizes[i] = open_size(
+                    run, self.settings, share=share, signal_px=px[i], equity=sizing,
+                    other_notional=sum(held, ZERO) - held[i],
+                )  # fmt: skip
             plan = plan_legs(
-                target, self.books[i].holding, result.size, run.mode,
+                target, self.books[i].holding, size, run.mode,
                 lot_sz=inst.lot_sz, min_sz=inst.min_sz, band=self.settings.band,
             )  # fmt: skip
             for leg in plan.adjustments:

@@ -35,6 +35,7 @@ from exchange.errors import ExchangeError
 from exchange.public import PublicClient
 from exchange.records import Instrument
 from strategies.registry import get_strategy
+from trader.sizing import weight_factor
 
 __all__ = ["Outcome", "Request", "StrategyRequest", "execute", "prepare"]
 
@@ -47,6 +48,7 @@ class StrategyRequest:
     name: str
     params: Mapping[str, Any]
     leverage: Decimal = Decimal(1)
+    weight: Decimal = Decimal(1)  # Strategy(weight=...): its share relative to the account's others
 
 
 @dataclass(frozen=True)
@@ -141,9 +143,14 @@ def prepare(
     """Validated strategies with their instruments, candles and funding, ready to run."""
     validate(request)
     insts = instruments(public, [s.inst_id for s in request.strategies])
+    weights = [s.weight for s in request.strategies]
+    try:
+        factors = [weight_factor(s.weight, weights) for s in request.strategies]
+    except ValueError as exc:
+        raise BacktestError(f"{request.label}: {exc}") from None
     runs = [
-        make_strategy_run(s.name, s.params, insts[s.inst_id], s.leverage, cfg.max_leverage)
-        for s in request.strategies
+        make_strategy_run(s.name, s.params, insts[s.inst_id], s.leverage, cfg.max_leverage, factor)
+        for s, factor in zip(request.strategies, factors, strict=True)
     ]
     store = CandleStore(cfg.candles_dir, cfg.candle_timezone)
     for attempt in (1, 2):

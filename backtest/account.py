@@ -2,8 +2,10 @@
 
 :meth:`Account.step` is the trader's cycle on one bar (:mod:`trader.cycle`), as
 :mod:`backtest.engine` describes; everything it touches is ``Decimal`` and every target, size and
-order goes through the trader's own functions (:func:`trader.sizing.size_target`,
-:func:`trader.diff.plan_legs`, :func:`trader.sizing.limit_price`).
+order goes through the trader's own functions (:func:`trader.sizing.size_target` with the
+strategy's weight and :func:`trader.risk.clip_open`, via :func:`backtest.model.open_size`;
+:func:`trader.diff.plan_legs`, :func:`trader.sizing.limit_price`). Like the trader, it keeps the
+size each standing target was sized at: a strategy's ``None`` reuses it, a target re-sizes.
 """
 
 from __future__ import annotations

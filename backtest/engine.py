@@ -100,6 +100,8 @@ class _Loop:
         vectorised = [s for s in acct.sources if isinstance(s, VectorisedSource)]
         self.values = [s.values[s.window.first : s.window.first + self.count] for s in vectorised]
         fresh = [~np.isnan(v) for v in self.values] if len(vectorised) == acct.n else []
+        # per lane and bar, the last bar at or before it where the strategy gave a target (-1: none)
+        self.given = [np.maximum.accumulate(np.where(f, np.arange(self.count), -1)) for f in fresh]
         self.scanner = Scanner([ln.window for ln in acct.lanes], fresh)
         self.every = len(vectorised) < acct.n  # a replayed strategy: every bar is stepped
         static = [s.changes for s in vectorised]
@@ -127,10 +129,9 @@ class _Loop:
         if j <= k:
             return
         for i, values in enumerate(self.values):
-            given = np.flatnonzero(~np.isnan(values[k:j]))
-            if not len(given):
-                continue
-            f = k + int(given[-1])
+            f = int(self.given[i][j - 1])
+            if f < k:
+                continue  # no target given in the stretch: the stored size stands
             value = int(values[f])
             if value in (1, -1) and not (value == -1 and acct.lanes[i].run.mode == "spot"):
                 acct.sizes[i] = acct.size_at(i, f)

@@ -25,7 +25,7 @@ from backtest.model import BacktestError, Costs, RunSettings, settings_for
 from backtest.report import METRIC_HEADERS, format_summary, metrics_row, table, write_outputs
 from backtest.runner import Request, StrategyRequest, execute, prepare
 from config.loader import add_config_argument, load_config
-from config.schema import FleetConfig, TraderSettings
+from config.schema import FleetConfig, RiskSettings, TraderSettings
 from core.clock import clock_from_env
 from core.errors import ConfigError
 from core.intervals import parse_interval
@@ -97,10 +97,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _settings(args: argparse.Namespace, trader: TraderSettings) -> RunSettings:
+def _settings(
+    args: argparse.Namespace, trader: TraderSettings, risk: RiskSettings | None = None
+) -> RunSettings:
     costs = Costs(args.maker_fee, args.taker_fee, args.limit_fills, args.funding_rate)
     return settings_for(
-        trader, initial_equity=args.equity, costs=costs, order_type=args.order_type, slippage=args.slippage
+        trader, initial_equity=args.equity, costs=costs, order_type=args.order_type, slippage=args.slippage,
+        risk=risk,
     )
 
 
@@ -111,9 +114,10 @@ def build_request(args: argparse.Namespace, cfg: FleetConfig) -> Request:
         except KeyError as exc:
             raise BacktestError(str(exc.args[0])) from None
         strategies = tuple(
-            StrategyRequest(s.inst_id, s.name, s.params, s.leverage) for s in account.strategies
+            StrategyRequest(s.inst_id, s.name, s.params, s.leverage, s.weight) for s in account.strategies
         )
-        return Request(args.account, account.interval_obj, strategies, _settings(args, account.trader),
+        settings = _settings(args, account.trader, account.risk)
+        return Request(args.account, account.interval_obj, strategies, settings,
                        args.start, args.end, args.method)  # fmt: skip
     try:
         params = json.loads(args.params)

@@ -2,8 +2,10 @@
 
 :meth:`Account.step` is the trader's cycle on one bar (:mod:`trader.cycle`), as
 :mod:`backtest.engine` describes; everything it touches is ``Decimal`` and every target, size and
-order goes through the trader's own functions (:func:`trader.sizing.size_target`,
-:func:`trader.diff.plan_legs`, :func:`trader.sizing.limit_price`).
+order goes through the trader's own functions (:func:`trader.sizing.size_target` with the
+strategy's weight and :func:`trader.risk.clip_open`, via :func:`backtest.model.open_size`;
+:func:`trader.diff.plan_legs`, :func:`trader.sizing.limit_price`). Like the trader, it keeps the
+size each standing target was sized at: a strategy's ``None`` reuses it, a target re-sizes.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ import numpy as np
 from backtest.data import Window
 from backtest.funding import FundingRates, settlements
 from backtest.ledger import Book, LaneResult, Refusal
-from backtest.model import BacktestError, RunSettings, StrategyRun
+from backtest.model import BacktestError, RunSettings, StrategyRun, open_size
 from backtest.targets import TargetSource, VectorisedSource
 from core.errors import StrategyError
 from trader.diff import Leg, plan_legs
-from trader.sizing import equity_share, limit_price, open_sizing_price, size_target
+from trader.sizing import equity_share, limit_price
 
 __all__ = ["Account", "Lane", "check_lanes"]
 
@@ -82,10 +84,12 @@ class Account:
         ]  # fmt: skip
         self.skipped: list[list[int]] = [[] for _ in lanes]
         self.standing: list[int | None] = [None] * self.n
+        # the size each standing target was sized at (None: size it on its next bar), as the
+        # trader keeps it in its targets table: a strategy's None reuses it, a repeat re-sizes
+        self.sizes: list[Decimal | None] = [None] * self.n
         costs = settings.costs
         self.fee_rates = [costs.fee_rate(ln.run.instrument.is_contract, settings.order_type) for ln in lanes]
         self.swaps = [ln.run.instrument.inst_type == "SWAP" for ln in lanes]
-        self.specs = [ln.run.sizing for ln in lanes]
         self.market = settings.order_type != "limit"
         # per bar
         self.rows: list[int] = []
@@ -144,6 +148,7 @@ class Account:
             if raw is not None:
                 self.results[i].raw[k] = raw
                 self.standing[i] = raw
+                self.sizes[i] = None
         return ok
 
     def fill_price(self, i: int, leg: Leg) -> Decimal:
@@ -182,18 +187,26 @@ class Account:
         # The margin check sees the equity the opens were sized from, less what they have cost.
         self.margin_base = sizing - equity
         px = self.px
+        held: list[Decimal] = []  # each book's notional before the bar's opens (the risk clip)
+        planned: dict[int, Decimal] = {}  # notional this bar's opens aim for: they count instead of
+        # what is held, as in the trader (trader.phases._plan_opens: opens on one bar share the
+        # account's total leverage)
         for i, lane in enumerate(self.lanes):
             target = self.standing[i]
             run, inst = lane.run, lane.run.instrument
             if not ok[i] or target not in (1, -1) or (target == -1 and run.mode == "spot"):
                 continue
-            result = size_target(
-                self.specs[i], share=share, leverage=run.leverage,
-                volatility_ratio=self.settings.volatility_ratio,
-                price=open_sizing_price(px[i], self.settings.slippage),
-            )  # fmt: skip
+            size = self.sizes[i]
+            if size is None:
+                held = held or [b.notional(p) for b, p in zip(self.books, px, strict=True)]
+                other = sum((planned.get(j, h) for j, h in enumerate(held) if j != i), ZERO)
+                size = self.sizes[i] = open_size(
+                    run, self.settings, share=share, signal_px=px[i], equity=sizing, other_notional=other
+                )  # fmt: skip
+            if size > 0:  # 0 = not sizeable: what is held stays (and counts as held)
+                planned[i] = size * self.books[i].units * px[i]
             plan = plan_legs(
-                target, self.books[i].holding, result.size, run.mode,
+                target, self.books[i].holding, size, run.mode,
                 lot_sz=inst.lot_sz, min_sz=inst.min_sz, band=self.settings.band,
             )  # fmt: skip
             for leg in plan.adjustments:
@@ -207,6 +220,33 @@ class Account:
                 self.book(i, leg)
                 traded = True
         return traded
+
+    def size_at(self, i: int, k: int) -> Decimal:
+        """The size the trader stores for lane ``i``'s fresh target on bar ``k``, a bar passed
+        without a step (nothing ordered since the last step; simulated equity), as :meth:`opens`
+        would size it there."""
+        px = [ln.window.candles.close_px(ln.window.first + k) for ln in self.lanes]
+        equity = self.cash + sum((b.upl(p) for b, p in zip(self.books, px, strict=True)), ZERO)
+        held = [b.notional(p) for b, p in zip(self.books, px, strict=True)]
+        return open_size(
+            self.lanes[i].run, self.settings, share=equity_share(equity, self.n), signal_px=px[i],
+            equity=equity, other_notional=sum(held, ZERO) - held[i],
+        )  # fmt: skip
+
+    def plans_order(self, i: int) -> bool:
+        """Lane ``i``'s standing 1/-1 target with its stored size would still order (an open
+        refused for margin is retried every bar)."""
+        target, size, lane = self.standing[i], self.sizes[i], self.lanes[i]
+        if target not in (1, -1) or (target == -1 and lane.run.mode == "spot"):
+            return False
+        if size is None:
+            return True  # not sized yet: only a step can tell
+        inst = lane.run.instrument
+        plan = plan_legs(
+            target, self.books[i].holding, size, lane.run.mode,
+            lot_sz=inst.lot_sz, min_sz=inst.min_sz, band=self.settings.band,
+        )  # fmt: skip
+        return bool(plan.adjustments)
 
     def margin(self, i: int, leg: Leg) -> tuple[Decimal, Decimal]:
         """Initial margin (+ fee) an open needs, and what the account has free for it."""

@@ -7,11 +7,13 @@ For every bar, in the trader's order (:mod:`trader.cycle`):
    function on a sample, see :mod:`backtest.targets`), or the per-bar function itself through the
    trader's guard on the ``lookback`` rows ending at the bar; a failing strategy is skipped for
    the bar, exactly as the trader skips it;
-3. the *standing* target: the last non-``None`` target (``None`` keeps it standing);
+3. the *standing* target: the last non-``None`` target (``None`` keeps it standing, with the size
+   it was sized at, as the trader's targets table keeps it; a non-``None`` target is sized afresh);
 4. phase 1: the closes :func:`trader.diff.plan_legs` asks for;
 5. phase 2: equity re-read (cash + positions marked at the signal price), split equally, each
-   ``1``/``-1`` standing target sized by :func:`trader.sizing.size_target` at the trader's sizing
-   price, diffed by :func:`trader.diff.plan_legs` (with its band) into opens and adjustments;
+   ``1``/``-1`` standing target without a stored size sized by :func:`backtest.model.open_size`
+   (weight, :func:`trader.sizing.size_target` at the trader's sizing price, risk clip), diffed
+   by :func:`trader.diff.plan_legs` (with its band) into opens and adjustments;
    an open the account cannot margin is refused;
 6. equity marked at the bar's close.
 
@@ -19,10 +21,16 @@ Steps 1-5 run exactly, in ``Decimal`` (:meth:`backtest.account.Account.step`), o
 something can happen; the others are passed in bulk. A bar must be stepped when a strategy is
 replayed (every bar), a vectorised form's standing target changes or is checked, a funding
 settlement falls on a position, the run sizes from journaled equity, or the sizing may leave the
-band around the position (:mod:`backtest.quiet`: a float pre-screen with a wide margin; the
-exact step decides). A standing target that changes without a close is taken without a step (its
-sizing is screened like any bar's); with every book flat, the standing targets simply follow the
-vectorised forms, so a whole flat stretch is screened at once for the first bar that may open.
+band around the position on a bar where a strategy gives its target again (:mod:`backtest.quiet`:
+a float pre-screen with a wide margin; the exact step decides; with risk limits set only
+"not sizeable" is screened, the clip is left to the step), or a stored size still orders (an open
+refused for margin is retried every bar). On a ``None`` bar the stored size orders nothing more.
+A new ``1``/``-1`` target is always stepped (the trader sizes and stores it there); a standing
+target that changes to ``0`` without a close is taken without a step; with every book flat, a
+whole flat stretch is screened at once for the first bar whose fresh target may open. After a
+stretch passed without a step, each lane's stored size is the exact ``Decimal`` size of its last
+fresh target in it (:meth:`backtest.account.Account.size_at`), so the next step sizes as the
+trader does.
 Between stepped bars nothing but the prices changes, so the per-bar curves of step 6 are computed
 at the end with numpy, as floats (:mod:`backtest.tape`); the standing target per bar is the
 strategy's outputs carried forward.
@@ -34,6 +42,7 @@ slippage, rounded to the tick: :func:`trader.sizing.limit_price`); ``market`` an
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -44,7 +53,7 @@ import pandas as pd
 from backtest.account import Account, Lane
 from backtest.ledger import LaneResult, RunResult
 from backtest.model import RunSettings
-from backtest.quiet import FlatLane, Scanner, quiet_band
+from backtest.quiet import FlatLane, QuietBand, Scanner, quiet_band
 from backtest.tape import Tape
 from backtest.targets import TargetSource, VectorisedSource
 
@@ -81,11 +90,19 @@ class _Loop:
         self.override_bars = np.flatnonzero(np.isin(closes, np.fromiter(override, np.int64, len(override))))
         self.swaps = acct.swaps
         self.factor = [
-            float(ln.run.leverage * settings.volatility_ratio / ((ONE + settings.slippage) * cv)) / acct.n
-            for ln, cv in ((ln, ln.run.instrument.contract_value) for ln in acct.lanes)
-        ]
-        self.scanner = Scanner([ln.window for ln in acct.lanes])
+            float(ln.run.leverage * ln.run.weight_factor * settings.volatility_ratio
+                  / ((ONE + settings.slippage) * ln.run.instrument.contract_value)) / acct.n
+            for ln in acct.lanes
+        ]  # fmt: skip
+        # the risk clip only shrinks a size: with limits set, only "not sizeable" is screened
+        risk = settings.risk
+        self.clipped = risk.max_notional is not None or risk.max_total_leverage is not None
         vectorised = [s for s in acct.sources if isinstance(s, VectorisedSource)]
+        self.values = [s.values[s.window.first : s.window.first + self.count] for s in vectorised]
+        fresh = [~np.isnan(v) for v in self.values] if len(vectorised) == acct.n else []
+        # per lane and bar, the last bar at or before it where the strategy gave a target (-1: none)
+        self.given = [np.maximum.accumulate(np.where(f, np.arange(self.count), -1)) for f in fresh]
+        self.scanner = Scanner([ln.window for ln in acct.lanes], fresh)
         self.every = len(vectorised) < acct.n  # a replayed strategy: every bar is stepped
         static = [s.changes for s in vectorised]
         self.events = _Cursor(np.union1d(self.override_bars, np.concatenate([*static, []])), self.count)
@@ -103,7 +120,23 @@ class _Loop:
         inst, settings = self.acct.lanes[i].run.instrument, self.acct.settings
         below = quiet_band(ZERO, inst.lot_sz, inst.min_sz, settings.band).below
         spot = self.acct.lanes[i].run.mode == "spot"
-        return FlatLane.of(i, self.factor[i], below, self.static[i], self.scanner.px[i], spot)
+        return FlatLane.of(i, self.factor[i], below, self.values[i], self.scanner.px[i], spot)
+
+    def catch_up(self, k: int, j: int) -> None:
+        """Bars ``[k, j)`` were passed without a step: each lane's stored size becomes what the
+        trader stored on its last fresh target there (the exact size; it ordered nothing)."""
+        acct = self.acct
+        if j <= k:
+            return
+        for i, values in enumerate(self.values):
+            f = int(self.given[i][j - 1])
+            if f < k:
+                continue  # no target given in the stretch: the stored size stands
+            value = int(values[f])
+            if value in (1, -1) and not (value == -1 and acct.lanes[i].run.mode == "spot"):
+                acct.sizes[i] = acct.size_at(i, f)
+            else:
+                acct.sizes[i] = None
 
     def flat_until(self, k: int) -> tuple[int, bool]:
         """With every book flat: the next bar to look at from ``k`` and whether it opens (then
@@ -112,6 +145,8 @@ class _Loop:
         acct = self.acct
         if self.every or any(acct.skipped) or any(b.pos for b in acct.books):
             return k, False
+        if any(acct.plans_order(i) for i in range(acct.n)):
+            return k, False  # a stored size still orders (refused for margin): step
         stop = self.hard.next(k)
         if stop == k:
             return k, False
@@ -121,6 +156,7 @@ class _Loop:
             for i, st in enumerate(self.static):
                 v = st[j - 1]
                 acct.standing[i] = None if v != v else int(v)
+            self.catch_up(k, j)
         return j, j < stop
 
     def next_forced(self, k: int) -> int:
@@ -146,11 +182,13 @@ class _Loop:
         held = any(b.pos and sw for b, sw in zip(acct.books, self.swaps, strict=True))
         if held and self.settle.next(k) == k:
             return False
-        for i, source in enumerate(acct.sources):
-            assert isinstance(source, VectorisedSource)
-            value = source.values[source.window.first + k]
-            if value == value:  # not NaN: the new standing target
+        values = [v[k] for v in self.values]
+        if any(v == 1 or v == -1 for v in values):
+            return False  # a fresh 1/-1 target: the trader sizes and stores it on this bar
+        for i, value in enumerate(values):
+            if value == value:  # not NaN: the new standing target (0)
                 acct.standing[i] = int(value)
+                acct.sizes[i] = None
         for i, book in enumerate(acct.books):
             target = acct.standing[i]
             off = book.pos and target is not None and target != (1 if book.pos > 0 else -1)
@@ -159,10 +197,18 @@ class _Loop:
         return True
 
     def first_active(self, k: int, stop: int, tape: Tape) -> int:
-        """The first bar in ``[k, stop)`` whose sizing may order (``stop`` if none)."""
+        """The first bar in ``[k, stop)`` whose sizing may order (``stop`` if none); the stored
+        sizes are brought to the bar before it."""
+        j = self._first_active(k, stop, tape)
+        self.catch_up(k, j)
+        return j
+
+    def _first_active(self, k: int, stop: int, tape: Tape) -> int:
         acct, scanner = self.acct, self.scanner
         if not any(t == 1 or t == -1 for t in acct.standing):
             return stop  # no lane to size: nothing can order before the next forced bar
+        if any(acct.plans_order(i) for i in range(acct.n)):
+            return k  # a stored size still orders (or none is stored yet): step
         n = acct.n
         scanner.set_state(tape.cash[-1], tape.units[-n:], tape.entry[-n:])
         for i, (lane, target) in enumerate(zip(acct.lanes, acct.standing, strict=True)):
@@ -170,7 +216,10 @@ class _Loop:
                 continue
             pos, inst = acct.books[i].pos, lane.run.instrument
             held = abs(pos) if pos * target > 0 else ZERO  # on the target side: Holding.long/short
-            scanner.watch(i, self.factor[i], quiet_band(held, inst.lot_sz, inst.min_sz, acct.settings.band))
+            band = quiet_band(held, inst.lot_sz, inst.min_sz, acct.settings.band)
+            if self.clipped:
+                band = QuietBand(band.below, math.inf, -math.inf)
+            scanner.watch(i, self.factor[i], band)
         return scanner.first_active(k, stop)
 
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from config.schema import TraderSettings
+from config.schema import RiskSettings, TraderSettings
 from core.errors import OkxfleetError
 from exchange.records import Instrument
 from strategies.registry import StrategyParams, StrategySpec, get_strategy
 from trader.diff import DEFAULT_BAND, Mode
-from trader.sizing import SizingSpec, effective_leverage
+from trader.risk import clip_open
+from trader.sizing import SizingSpec, effective_leverage, open_sizing_price, size_target
 
 __all__ = [
     "BacktestError",
@@ -26,6 +27,7 @@ __all__ = [
     "RunSettings",
     "StrategyRun",
     "make_strategy_run",
+    "open_size",
     "settings_for",
 ]
 
@@ -82,6 +84,7 @@ class RunSettings:
     initial_equity: Decimal = Decimal(10000)
     band: Decimal = DEFAULT_BAND
     costs: Costs = field(default_factory=Costs)
+    risk: RiskSettings = field(default_factory=RiskSettings)  # max_notional / max_total_leverage clip
 
     def __post_init__(self) -> None:
         if self.initial_equity <= 0:
@@ -99,6 +102,7 @@ class StrategyRun:
     raw_params: Mapping[str, Any]
     instrument: Instrument
     leverage: Decimal  # what sizing uses: min(configured, instrument max, MAX_LEVERAGE)
+    weight_factor: Decimal = Decimal(1)  # trader.sizing.weight_factor of its Strategy(weight=...)
 
     @property
     def inst_id(self) -> str:
@@ -132,6 +136,7 @@ def make_strategy_run(
     instrument: Instrument,
     leverage: Decimal,
     max_leverage: Decimal,
+    weight_factor: Decimal = Decimal(1),
 ) -> StrategyRun:
     """Validate a strategy, its parameters and instrument; :class:`BacktestError` if anything is off."""
     try:
@@ -153,18 +158,41 @@ def make_strategy_run(
         )
     except ValueError as exc:
         raise BacktestError(f"{instrument.inst_id}: {exc}") from None
-    return StrategyRun(spec, params, dict(raw_params), instrument, lever)
+    return StrategyRun(spec, params, dict(raw_params), instrument, lever, weight_factor)
+
+
+def open_size(
+    run: StrategyRun, settings: RunSettings, *, share: Decimal, signal_px: Decimal, equity: Decimal,
+    other_notional: Decimal,
+) -> Decimal:  # fmt: skip
+    """The size the trader gives a fresh ``1``/``-1`` target (``trader.phases._size`` then
+    ``trader.riskgate.clip_desired``): the equal ``share`` times the strategy's weight factor,
+    sized at the open sizing price, then clipped to the account's risk limits (``equity`` and
+    ``other_notional``, the other instruments' notional before this bar's opens, as the trader
+    measures them)."""
+    price = open_sizing_price(signal_px, settings.slippage)
+    result = size_target(
+        run.sizing, share=share * run.weight_factor, leverage=run.leverage,
+        volatility_ratio=settings.volatility_ratio, price=price,
+    )  # fmt: skip
+    inst = run.instrument
+    size, _ = clip_open(
+        settings.risk, run.inst_id, result.size, price=price, contract_value=inst.contract_value,
+        lot_sz=inst.lot_sz, min_sz=inst.min_sz, equity=equity, other_notional=other_notional,
+    )  # fmt: skip
+    return size
 
 
 def settings_for(
     trader: TraderSettings, *, initial_equity: Decimal, costs: Costs, order_type: OrderType | None = None,
-    slippage: Decimal | None = None,
+    slippage: Decimal | None = None, risk: RiskSettings | None = None,
 ) -> RunSettings:  # fmt: skip
-    """The run settings of an account: its trader settings, with optional overrides."""
+    """The run settings of an account: its trader settings (and risk limits), with optional overrides."""
     return RunSettings(
         order_type=order_type or trader.order_type,
         slippage=trader.slippage if slippage is None else slippage,
         volatility_ratio=trader.volatility_ratio,
         initial_equity=initial_equity,
         costs=costs,
+        risk=risk or RiskSettings(),
     )

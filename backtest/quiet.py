@@ -91,8 +91,12 @@ class _Active:
 class Scanner:
     """The lanes' closes as floats, for evaluating stretches of bars (see the module docstring)."""
 
-    def __init__(self, windows: Sequence[Window]) -> None:
+    def __init__(self, windows: Sequence[Window], fresh: Sequence[np.ndarray]) -> None:
         self.px = [w.frame["close"].to_numpy(dtype=np.float64)[w.first : w.first + w.count] for w in windows]
+        # per lane, the bars where its strategy gives a target (the trader sizes it afresh there;
+        # a None keeps the stored size): only those bars can re-size a standing target
+        self.fresh = [np.asarray(f, dtype=bool) for f in fresh]
+        self.fresh_list = [f.tobytes() for f in self.fresh]
         self.inv = [1.0 / p for p in self.px]
         self.px_max = [float(p.max()) for p in self.px]
         self.inv_max = [float(v.max()) for v in self.inv]
@@ -109,7 +113,8 @@ class Scanner:
         self.active = []
 
     def watch(self, lane: int, factor: float, band: QuietBand) -> None:
-        """Lane ``lane`` stands at 1 or -1: a bar is quiet only if its raw size stays in ``band``."""
+        """Lane ``lane`` stands at 1 or -1 with a stored size that orders nothing: a bar where it
+        is sized afresh is quiet only if its raw size stays in ``band``."""
         self.active.append(_Active(lane, factor, band))
 
     def first_active(self, start: int, stop: int) -> int:
@@ -137,7 +142,7 @@ class Scanner:
             quiet = np.ones(b - a, dtype=bool)
             for lane, factor, below, lo, hi in tests:
                 raw = factor * equity * self.inv[lane][a:b]
-                quiet &= (raw < below) | ((raw >= lo) & (raw < hi))
+                quiet &= ~self.fresh[lane][a:b] | (raw < below) | ((raw >= lo) & (raw < hi))
             loud = np.flatnonzero(~quiet)
             if len(loud):
                 return a + int(loud[0])
@@ -149,12 +154,14 @@ class Scanner:
         tests: list[tuple[int, float, float, float, float]],
     ) -> int:  # fmt: skip
         """:meth:`first_active` bar by bar: cheaper than numpy's set-up on a few bars."""
-        px, inv = self.px_list, self.inv_list
+        px, inv, fresh = self.px_list, self.inv_list, self.fresh_list
         for j in range(start, stop):
             equity = base
             for u, lane in held:
                 equity += u * px[lane][j]
             for lane, factor, below, lo, hi in tests:
+                if not fresh[lane][j]:
+                    continue
                 raw = factor * equity * inv[lane][j]
                 if not (raw < below or lo <= raw < hi):
                     return j
@@ -184,8 +191,9 @@ class Scanner:
 
 @dataclass(frozen=True)
 class FlatLane:
-    """A lane seen while flat: its closes where its vectorised form stands at 1 or -1 (spot: 1),
-    ``inf`` elsewhere (no open can come from a bar standing at 0 or none)."""
+    """A lane seen while flat: its closes where its vectorised form gives 1 or -1 (spot: 1),
+    ``inf`` elsewhere (only a bar that sizes a target afresh can open: on a ``None`` the trader
+    keeps the size it stored, which opened nothing)."""
 
     lane: int
     factor: float
@@ -194,7 +202,7 @@ class FlatLane:
 
     @staticmethod
     def of(
-        lane: int, factor: float, below: float, standing: np.ndarray, px: np.ndarray, spot: bool
+        lane: int, factor: float, below: float, values: np.ndarray, px: np.ndarray, spot: bool
     ) -> FlatLane:
-        wants = standing == 1 if spot else np.abs(standing) == 1
+        wants = values == 1 if spot else np.abs(values) == 1
         return FlatLane(lane, factor, below, np.where(wants, px, np.inf))

@@ -2,9 +2,11 @@
 
 :func:`prepare` validates the strategies, reads the instruments from the configured exchange
 (``ctVal``, ``lotSz``, ``minSz``, ``tickSz``, max leverage: what the trader sizes with), and
-loads the candle CSVs; a range the files do not hold is fetched first through the collector's
-own backfill (:class:`collector.backfill.Backfiller`, progress bar included) — or, with
-``fetch=False`` or when the backfill cannot reach it, the run stops with a message naming the gap.
+loads the candle CSVs; a range the files do not hold is fetched first: newer bars through the
+collector's own backfill (:class:`collector.backfill.Backfiller`, progress bar included), bars
+older than a CSV's first row backwards into the backtest's history cache
+(:func:`backtest.history.extend_back`) — or, with ``fetch=False`` or when the exchange cannot
+supply them, the run stops with a message naming the gap.
 :func:`execute` runs the bar loop and computes the metrics per strategy and for the account.
 """
 
@@ -22,6 +24,7 @@ import numpy as np
 from backtest.data import Candles, MissingRange, Window, load_candles, window
 from backtest.engine import Lane, RunResult, run_backtest
 from backtest.funding import load_funding
+from backtest.history import HISTORY_DIR, extend_back
 from backtest.metrics import Metrics, compute_metrics
 from backtest.model import BacktestError, RunSettings, StrategyRun, make_strategy_run
 from backtest.targets import Method, make_source
@@ -35,6 +38,7 @@ from exchange.errors import ExchangeError
 from exchange.public import PublicClient
 from exchange.records import Instrument
 from strategies.registry import get_strategy
+from trader.sizing import weight_factor
 
 __all__ = ["Outcome", "Request", "StrategyRequest", "execute", "prepare"]
 
@@ -47,6 +51,7 @@ class StrategyRequest:
     name: str
     params: Mapping[str, Any]
     leverage: Decimal = Decimal(1)
+    weight: Decimal = Decimal(1)  # Strategy(weight=...): its share relative to the account's others
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,12 @@ def _windows(candles: Mapping[str, Candles], runs: Sequence[StrategyRun], reques
     return [window(candles[r.inst_id], start, end, r.lookback) for r in runs]
 
 
+def _starts_after(store: CandleStore, inst_id: str, iv: Interval, when: datetime) -> bool:
+    """The CSV exists and its first bar opens after ``when``."""
+    first = store.first_time(inst_id, iv)
+    return first is not None and when < first
+
+
 def prepare(
     cfg: FleetConfig,
     request: Request,
@@ -141,29 +152,48 @@ def prepare(
     """Validated strategies with their instruments, candles and funding, ready to run."""
     validate(request)
     insts = instruments(public, [s.inst_id for s in request.strategies])
+    weights = [s.weight for s in request.strategies]
+    try:
+        factors = [weight_factor(s.weight, weights) for s in request.strategies]
+    except ValueError as exc:
+        raise BacktestError(f"{request.label}: {exc}") from None
     runs = [
-        make_strategy_run(s.name, s.params, insts[s.inst_id], s.leverage, cfg.max_leverage)
-        for s in request.strategies
+        make_strategy_run(s.name, s.params, insts[s.inst_id], s.leverage, cfg.max_leverage, factor)
+        for s, factor in zip(request.strategies, factors, strict=True)
     ]
     store = CandleStore(cfg.candles_dir, cfg.candle_timezone)
-    for attempt in (1, 2):
+    cache = CandleStore(cfg.data_dir / HISTORY_DIR, cfg.candle_timezone)  # history older than the CSVs
+    stores = {r.inst_id: store for r in runs}
+    iv, lookback = request.interval, max(r.lookback for r in runs)
+    need_from = (request.start or clock.now()) - iv.delta * lookback
+    for attempt in (1, 2, 3):
         try:
-            candles = {r.inst_id: load_candles(store, r.inst_id, request.interval) for r in runs}
+            candles = {r.inst_id: load_candles(stores[r.inst_id], r.inst_id, iv) for r in runs}
             windows = _windows(candles, runs, request)
             break
         except MissingRange as exc:
             if not fetch:
                 raise BacktestError(f"{exc} (fetching is off: run without --no-fetch)") from None
-            if attempt == 2:
+            if attempt == 3:
                 raise BacktestError(
-                    f"{exc} (still missing after the collector's backfill, which extends a file forward "
-                    "up to the last closed bar)"
+                    f"{exc} (still missing after fetching: the exchange has no such bars)"
                 ) from None
-            iv, lookback = request.interval, max(r.lookback for r in runs)
+            if request.start is not None:  # bars before the CSVs' first rows: fetched backwards
+                older = [
+                    r.inst_id for r in runs
+                    if stores[r.inst_id] is store and _starts_after(store, r.inst_id, iv, need_from)
+                ]  # fmt: skip
+                if older:
+                    for inst_id in older:
+                        extend_back(store, cache, public, inst_id, iv, need_from, progress=progress)
+                        stores[inst_id] = cache
+                    continue
             # no --from: as much history as the collector keeps (COLLECTOR.history_bars), at least
             # twice the lookback
             first = request.start or clock.now() - iv.delta * max(cfg.collector.history_bars, 2 * lookback)
             _backfill(cfg, store, public, clock, request, first - iv.delta * lookback, progress)
+            for inst_id in [i for i, st in stores.items() if st is cache]:  # re-copy the new rows
+                extend_back(store, cache, public, inst_id, iv, need_from, progress=progress)
     fallback = request.settings.costs.funding_rate
     return [
         Lane(r, w, load_funding(cfg.data_dir, r.inst_id, fallback))

@@ -50,6 +50,12 @@ def bind_problems(host: str, token: str | None) -> tuple[list[str], list[str]]:
     return errors, warnings
 
 
+def _token_label(host: str, token: str | None) -> str:
+    if token:
+        return "required"
+    return "none (loopback only)" if is_loopback(host) else f"MISSING ({TOKEN_ENV} is required off loopback)"
+
+
 def _plan(cfg: FleetConfig, host: str, port: int, token: str | None) -> str:
     lines = [
         f"config:    {cfg.source}",
@@ -57,7 +63,7 @@ def _plan(cfg: FleetConfig, host: str, port: int, token: str | None) -> str:
         f"markers:   {cfg.markers_dir}{'' if cfg.markers_dir.is_dir() else '  (not there yet)'}",
         f"journals:  {cfg.journal_dir}{'' if cfg.journal_dir.is_dir() else '  (not there yet)'}",
         f"accounts:  {', '.join(sorted(cfg.accounts))}",
-        f"bind:      http://{host}:{port}/  token: {'required' if token else 'none (loopback only)'}",
+        f"bind:      http://{host}:{port}/  token: {_token_label(host, token)}",
     ]
     return "\n".join(lines)
 

@@ -4,10 +4,17 @@ A file is parsed once with pandas and kept while its size and mtime are unchange
 collector appends, only the new tail is parsed (``CandleStore.tail``) and glued on, so a new bar
 costs one short read however long the history is. A rewrite (the file shrank or the first row
 changed) reloads it whole.
+
+A last row without its line end (being written, or torn by a crash: the collector's
+``CandleStore.repair`` cuts it before its next append) is left out, as ``CandleStore`` reads
+leave it out; a complete last row that does not parse is left out too. Either way the good rows
+are served and :attr:`ChartBars.warning` says what was skipped (``/api/candles`` passes it on).
 """
 
 from __future__ import annotations
 
+import io
+import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +37,7 @@ class ChartBars:
 
     t: np.ndarray
     ohlcv: np.ndarray  # shape (n, 5): open, high, low, close, volume
+    warning: str | None = None  # a last row left out, and why
 
     def __len__(self) -> int:
         return len(self.t)
@@ -39,12 +47,14 @@ class ChartBars:
         if after is None:
             return self
         start = int(np.searchsorted(self.t, after, side="right"))
-        return ChartBars(self.t[start:], self.ohlcv[start:])
+        return ChartBars(self.t[start:], self.ohlcv[start:], self.warning)
 
     def to_json(self) -> str:
         """``{"t": [...], "open": [...], ...}`` as JSON text (pandas' C encoder: 50,000 bars in ms)."""
         parts = [f'"t":{json_array(self.t)}']
         parts += [f'"{name}":{json_array(col)}' for name, col in zip(_FIELDS, self.ohlcv.T, strict=True)]
+        if self.warning is not None:
+            parts.append(f'"warning":{json.dumps(self.warning)}')
         return "{" + ",".join(parts) + "}"
 
     def closes(self) -> pd.Series:
@@ -52,6 +62,43 @@ class ChartBars:
 
 
 _EMPTY = ChartBars(np.zeros(0, dtype=np.int64), np.zeros((0, 5)))
+
+
+def _read(data: bytes, path: Path) -> ChartBars:
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(data), dtype={"candle_begin_time": str}, on_bad_lines="error", engine="c"
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise DataError(f"{path}: malformed candle file ({exc})") from None
+    if tuple(frame.columns) != COLUMNS:
+        raise DataError(f"{path}: unexpected header {list(frame.columns)}")
+    return _parse_frame(frame, str(path))
+
+
+def _load(path: Path) -> ChartBars:
+    """The whole file; a torn or unreadable last row is left out with a warning."""
+    data = path.read_bytes()
+    warning = None
+    if data and not data.endswith(b"\n"):
+        data = data[: data.rfind(b"\n") + 1]
+        warning = f"{path.name}: the last row is incomplete (being written or torn by a crash): not shown"
+    try:
+        bars = _read(data, path)
+    except DataError:
+        body = data[:-1]
+        cut = body.rfind(b"\n") + 1
+        if body.count(b"\n") < 1:  # the header, or a single row: nothing good to fall back on
+            raise
+        bars = _read(data[:cut], path)  # still failing: the damage is not just the last row
+        warning = f"{path.name}: the last row is unreadable ({body[cut:][:80]!r}): not shown"
+    return ChartBars(bars.t, bars.ohlcv, warning)
+
+
+def _ends_a_row(path: Path) -> bool:
+    with path.open("rb") as fh:
+        fh.seek(-1, 2)
+        return fh.read(1) == b"\n"
 
 
 def _parse_frame(frame: pd.DataFrame, where: str) -> ChartBars:
@@ -91,8 +138,11 @@ class ChartCandles:
             return bars
 
     def _refresh(self, inst_id: str, interval: str, path: Path, old: ChartBars | None) -> ChartBars:
-        if old is not None and len(old):
-            tail = self.store.tail(inst_id, interval, 64)
+        if old is not None and len(old) and old.warning is None and _ends_a_row(path):
+            try:
+                tail = self.store.tail(inst_id, interval, 64)
+            except DataError:  # a junk row at the end: reload whole, which leaves it out
+                return _load(path)
             new = [b for b in tail if int(b.ts.timestamp()) > int(old.t[-1])]
             contiguous = bool(tail) and int(tail[0].ts.timestamp()) <= int(old.t[-1])
             if contiguous:
@@ -102,10 +152,4 @@ class ChartCandles:
                 vals = np.array([[float(b.open), float(b.high), float(b.low), float(b.close), float(b.volume)]
                                  for b in new])  # fmt: skip
                 return ChartBars(np.concatenate([old.t, t]), np.vstack([old.ohlcv, vals]))
-        try:
-            frame = pd.read_csv(path, dtype={"candle_begin_time": str}, on_bad_lines="error", engine="c")
-        except (pd.errors.ParserError, ValueError) as exc:
-            raise DataError(f"{path}: malformed candle file ({exc})") from None
-        if tuple(frame.columns) != COLUMNS:
-            raise DataError(f"{path}: unexpected header {list(frame.columns)}")
-        return _parse_frame(frame, str(path))
+        return _load(path)

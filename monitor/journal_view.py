@@ -18,23 +18,40 @@ from typing import Any
 
 from core.errors import DataError
 
-__all__ = ["JournalView", "open_journal"]
+__all__ = ["JournalUnreadable", "JournalView", "open_journal"]
 
 Row = dict[str, Any]
 _OPEN = ("intent", "unknown", "live")
 
 
+class JournalUnreadable(DataError):
+    """The journal file is there but is no readable sqlite journal (corrupt, empty, not a database);
+    the message starts with "journal unreadable:" and names the file and what sqlite said."""
+
+
 @contextmanager
 def open_journal(path: Path) -> Iterator[JournalView | None]:
-    """A :class:`JournalView` of ``path``, or ``None`` while the trader has not created it."""
-    if not Path(path).is_file():
+    """A :class:`JournalView` of ``path``, or ``None`` while the trader has not created it.
+
+    :class:`JournalUnreadable` when the file is empty (the trader refuses to start on it too) or
+    sqlite cannot read it — opening it or in any query made inside the ``with`` block."""
+    path = Path(path)
+    if not path.is_file():
         yield None
         return
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2, check_same_thread=False)
+    if path.stat().st_size == 0:
+        raise JournalUnreadable(f"journal unreadable: {path.name} is empty (0 bytes)")
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise JournalUnreadable(f"journal unreadable: {path.name}: {exc}") from None
     db.row_factory = sqlite3.Row
     try:
         db.execute("PRAGMA query_only = ON")
-        yield JournalView(db)
+        view = JournalView(db)
+        yield view
+    except sqlite3.DatabaseError as exc:  # corrupt, or not a database at all
+        raise JournalUnreadable(f"journal unreadable: {path.name}: {exc}") from None
     finally:
         db.close()
 

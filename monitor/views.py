@@ -20,8 +20,8 @@ from core.markers import Marker, MarkerStore
 from core.store import CandleStore
 from monitor.backtests import read_trades, trades_path
 from monitor.candles import ChartBars, ChartCandles
-from monitor.health import collector_flags, grace_for, trader_flags, worst
-from monitor.journal_view import open_journal
+from monitor.health import Flag, collector_flags, grace_for, trader_flags, worst
+from monitor.journal_view import JournalUnreadable, open_journal
 from strategies.plots import plot_series
 
 __all__ = ["FleetViews", "NotFound"]
@@ -116,30 +116,31 @@ class FleetViews:
     def trader(self, name: str, now: datetime) -> dict[str, Any]:
         acct = self.account(name)
         iv = acct.interval_obj
-        with open_journal(self.journal_path(name)) as jv:
-            if jv is None:
-                last = None
-                body: dict[str, Any] = {
-                    "journal": False,
-                    "positions": [],
-                    "open_orders": [],
-                    "skips": [],
-                    "last_error": None,
-                    "targets": None,
-                    "equity": None,
-                    "cycles": {},
-                }
-            else:
-                last = jv.last_cycle()
-                curve = jv.equity_curve()
-                body = {
-                    "journal": True, "positions": jv.positions(), "open_orders": jv.open_orders(),
-                    "skips": jv.recent_skips(5), "last_error": jv.last_error(),
-                    "targets": jv.standing_targets(), "equity": curve[-1]["equity"] if curve else None,
-                    "cycles": jv.cycle_counts(),
-                }  # fmt: skip
+        empty: dict[str, Any] = {
+            "journal": False, "positions": [], "open_orders": [], "skips": [], "last_error": None,
+            "targets": None, "equity": None, "cycles": {},
+        }  # fmt: skip
+        last: dict[str, Any] | None = None
+        try:
+            with open_journal(self.journal_path(name)) as jv:
+                body = empty
+                if jv is not None:
+                    last = jv.last_cycle()
+                    curve = jv.equity_curve()
+                    body = {
+                        "journal": True, "positions": jv.positions(), "open_orders": jv.open_orders(),
+                        "skips": jv.recent_skips(5), "last_error": jv.last_error(),
+                        "targets": jv.standing_targets(), "equity": curve[-1]["equity"] if curve else None,
+                        "cycles": jv.cycle_counts(),
+                    }  # fmt: skip
+        except JournalUnreadable as exc:  # this trader red with the reason; the others unaffected
+            last, body = None, {**empty, "journal_error": str(exc)}
         grace = grace_for(iv, acct.trader.marker_deadline_s)
-        flags = trader_flags(last, iv, now, grace, body["open_orders"], body["last_error"])
+        flags = (
+            [Flag("bad", body["journal_error"])]
+            if "journal_error" in body
+            else trader_flags(last, iv, now, grace, body["open_orders"], body["last_error"])
+        )
         strategies = [
             {"inst_id": s.inst_id, "strategy": s.name, "params": s.params, "leverage": str(s.leverage)}
             for s in acct.strategies
@@ -151,8 +152,11 @@ class FleetViews:
         """Every account's ``alerts`` rows, newest first; ``None`` if no journal has the table."""
         found: list[dict[str, Any]] | None = None
         for name in self.cfg.accounts:
-            with open_journal(self.journal_path(name)) as jv:
-                rows = jv.alerts(50) if jv is not None else None
+            try:
+                with open_journal(self.journal_path(name)) as jv:
+                    rows = jv.alerts(50) if jv is not None else None
+            except JournalUnreadable:  # flagged on that trader's row
+                rows = None
             if rows is not None:
                 found = (found or []) + [{"account": name, **r} for r in rows]
         return sorted(found, key=lambda r: str(r["at"]), reverse=True)[:50] if found is not None else None
@@ -175,11 +179,14 @@ class FleetViews:
     def account_page(self, name: str) -> dict[str, Any]:
         now = self.clock.now()
         summary = self.trader(name, now)
-        with open_journal(self.journal_path(name)) as jv:
-            extra: dict[str, Any] = {"equity_curve": [], "orders": [], "fills": [], "pnl": []}
-            if jv is not None:
-                extra = {"equity_curve": jv.equity_curve(), "orders": jv.orders(200),
-                         "fills": jv.fills(None, 200), "pnl": jv.pnl_by_strategy()}  # fmt: skip
+        extra: dict[str, Any] = {"equity_curve": [], "orders": [], "fills": [], "pnl": []}
+        try:
+            with open_journal(self.journal_path(name)) as jv:
+                if jv is not None:
+                    extra = {"equity_curve": jv.equity_curve(), "orders": jv.orders(200),
+                             "fills": jv.fills(None, 200), "pnl": jv.pnl_by_strategy()}  # fmt: skip
+        except JournalUnreadable:  # the summary's flag says why
+            pass
         return {"now": now.isoformat(), **summary, **extra}
 
     def _backtest(self, run: str, inst_id: str, iv: Interval) -> list[dict[str, Any]]:
@@ -221,14 +228,18 @@ class FleetViews:
             out["lines"] = {k: v.to_numpy()[start:] for k, v in series.items()}  # NaN = not defined yet
             out["lines_t"] = keep.t
         tz = self.cfg.candle_timezone
-        with open_journal(self.journal_path(account)) as jv:
-            if jv is None:
-                return out
-            for f in jv.fills(inst_id, 5000):
-                ts = datetime.fromisoformat(f["ts"]).astimezone(UTC)
-                out["fills"].append({**f, "bar": int(floor_to_bar(ts, iv, tz).timestamp())})
-            for t in jv.target_changes(inst_id):
-                close = datetime.fromisoformat(t["bar_close"]).astimezone(UTC)
-                bar = floor_to_bar(close - acct.interval_obj.delta, iv, tz)
-                out["targets"].append({**t, "bar": int(bar.timestamp())})
+        try:
+            with open_journal(self.journal_path(account)) as jv:
+                if jv is None:
+                    return out
+                fills, changes = jv.fills(inst_id, 5000), jv.target_changes(inst_id)
+        except JournalUnreadable as exc:  # the chart still shows, without the fills
+            return {**out, "journal_error": str(exc)}
+        for f in fills:
+            ts = datetime.fromisoformat(f["ts"]).astimezone(UTC)
+            out["fills"].append({**f, "bar": int(floor_to_bar(ts, iv, tz).timestamp())})
+        for t in changes:
+            close = datetime.fromisoformat(t["bar_close"]).astimezone(UTC)
+            bar = floor_to_bar(close - acct.interval_obj.delta, iv, tz)
+            out["targets"].append({**t, "bar": int(bar.timestamp())})
         return out

@@ -23,7 +23,7 @@ from typing import Literal
 from config.schema import RiskSettings
 from trader.sizing import floor_to_step
 
-__all__ = ["Action", "Clip", "RiskState", "Verdict", "clip_size", "evaluate", "net_transfers"]
+__all__ = ["Action", "Clip", "RiskState", "Verdict", "clip_open", "clip_size", "evaluate", "net_transfers"]
 
 ZERO = Decimal(0)
 Action = Literal["trade", "no_new_exposure", "halt"]
@@ -124,3 +124,21 @@ def clip_size(
         if most < best.size:
             best = Clip(most, f"{inst_id}: size {size} clipped to {most} ({why})")
     return best
+
+
+def clip_open(
+    limits: RiskSettings, inst_id: str, size: Decimal, *, price: Decimal, contract_value: Decimal,
+    lot_sz: Decimal, min_sz: Decimal, equity: Decimal, other_notional: Decimal,
+) -> tuple[Decimal, str]:  # fmt: skip
+    """The size an open is sent at under the account's limits, and why it was clipped ("" when it
+    was not): :func:`clip_size`, with a clipped size below ``min_sz`` meaning no open at all.
+    The trader (:func:`trader.riskgate.clip_desired`) and the backtester both size through it."""
+    if limits.max_notional is None and limits.max_total_leverage is None:
+        return size, ""
+    clip = clip_size(
+        limits, inst_id, size, price=price, contract_value=contract_value, lot_sz=lot_sz,
+        equity=equity, other_notional=other_notional,
+    )  # fmt: skip
+    if not clip.clipped:
+        return size, ""
+    return (clip.size if clip.size >= min_sz else ZERO), clip.reason

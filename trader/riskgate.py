@@ -23,7 +23,7 @@ from trader.barreport import build_bar_report
 from trader.context import TraderContext
 from trader.flatten import FlattenResult, flatten_account
 from trader.halt import HaltStore
-from trader.risk import Action, clip_size, evaluate
+from trader.risk import Action, clip_open, evaluate
 from trader.state import AccountState, fetch_state
 from trader.transfers import coin_values, transfers_since
 
@@ -127,11 +127,10 @@ def clip_desired(
         if other_id != inst_id and px is not None and other_id in ctx.instruments:
             held = planned.get(other_id, holding.long + holding.short)
             other += held * ctx.instruments[other_id].contract_value * px
-    clip = clip_size(
+    clipped, reason = clip_open(
         limits, inst_id, size, price=price, contract_value=inst.contract_value, lot_sz=inst.lot_sz,
-        equity=state.equity(prices, ctx.instruments), other_notional=other,
+        min_sz=inst.min_sz, equity=state.equity(prices, ctx.instruments), other_notional=other,
     )  # fmt: skip
-    if not clip.clipped:
-        return size, ""
-    ctx.alert("risk_clip", clip.reason, inst_id)
-    return (clip.size if clip.size >= inst.min_sz else Decimal(0)), clip.reason
+    if reason:
+        ctx.alert("risk_clip", reason, inst_id)
+    return clipped, reason

@@ -9,7 +9,7 @@
   const LC = LightweightCharts;
   const state = window.__okxfleet = {
     bars: 0, lastTime: null, markers: 0, fills: 0, targets: 0, lines: {}, firstPaint: null, updates: 0,
-    ready: false, error: null,
+    ready: false, error: null, warning: null,
   };
   const qs = (extra) => new URLSearchParams({ inst, interval, ...(account ? { account } : {}),
     ...(backtest ? { backtest } : {}), ...extra }).toString();
@@ -96,6 +96,7 @@
   async function load() {
     const started = performance.now();
     const d = await OKX.get("/api/candles?" + qs({}));
+    state.warning = d.warning || null;  // a torn or junk last CSV row, left out
     const fetched = performance.now();
     const n = d.t.length;
     const bars = new Array(n), vols = new Array(n);
@@ -112,6 +113,7 @@
     state.timing = { scriptStart: started, fetchMs: fetched - started, setDataMs: drawn - fetched,
                      paintMs: state.firstPaint - drawn };
     const ov = await OKX.get("/api/overlays?" + qs({}));
+    if (ov.journal_error) state.warning = ov.journal_error;  // chart without the fills
     applyLines(ov, true);
     applyMarkers(ov);
     state.ready = true;
@@ -121,6 +123,7 @@
     if (state.lastTime === null) return load();
     const since = state.lastTime;
     const d = await OKX.get("/api/candles?" + qs({ since }));
+    state.warning = d.warning || null;
     for (let i = 0; i < d.t.length; i++) { candles.update(bar(d, i)); volume.update(vol(d, i)); }
     state.bars += d.t.length;
     if (d.t.length) state.lastBarDrawn = performance.now();
@@ -136,7 +139,7 @@
     applyMarkers(ov);
   });
 
-  const guard = fn => async () => { try { await fn(); OKX.showError(null); } catch (err) { state.error = String(err); OKX.showError(err); } };
+  const guard = fn => async () => { try { await fn(); OKX.showError(state.warning); } catch (err) { state.error = String(err); OKX.showError(err); } };
   guard(load)();
   OKX.live(ev => {
     if (ev.type === "bar" && ev.interval === interval) guard(newBars)();

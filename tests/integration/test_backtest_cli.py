@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ import pytest
 from backtest.__main__ import main
 from backtest.report import TRADE_COLUMNS
 from core.clock import SystemClock
+from core.store import CandleStore
 from monitor.backtests import read_trades
 from simulator.server import RunningSimulator
 
@@ -50,6 +51,12 @@ def write_config(tmp_path: Path, base_url: str) -> Path:
 
 def days_ago(n: int) -> str:
     return (SystemClock().now() - timedelta(days=n)).date().isoformat()
+
+
+def run_account(config: Path, frm: int, to: int, out: Path, progress: str = "off") -> int:
+    """``--account`` from ``frm`` to ``to`` days ago."""
+    return main(["--account", ACCOUNT, "--from", days_ago(frm), "--to", days_ago(to), "--config", str(config),
+                 "--progress", progress, "--out", str(out)])  # fmt: skip
 
 
 def test_account_run_backfills_and_writes_its_outputs(
@@ -118,12 +125,44 @@ def test_bad_input_exits_2_naming_the_problem(
     assert message in capsys.readouterr().err
 
 
+def test_a_range_older_than_the_csv_is_fetched_backwards_into_the_history_cache(
+    sim: RunningSimulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA 15: a --from before the CSV's first row stopped with "still missing after the backfill"."""
+    config = write_config(tmp_path, sim.base_url)
+    assert run_account(config, 3, 2, tmp_path / "recent") == 0
+    live = tmp_path / "data" / "candles" / "ETH-USDT-SWAP_1h.csv"
+    before = live.read_bytes()
+    capsys.readouterr()
+
+    code = run_account(config, 12, 10, tmp_path / "old", progress="on")
+
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "history ETH-USDT-SWAP 1h" in err  # the progress bar
+    summary = json.loads((tmp_path / "old" / "summary.json").read_text())
+    assert summary["bars"] == 3 * 24  # a plain --to includes its day
+    assert live.read_bytes() == before  # the collector's live CSV is never rewritten
+    cache = CandleStore(tmp_path / "data" / "backtests" / "history", "UTC")
+    bars = cache.read_all("ETH-USDT-SWAP", "1h")  # a regular candle CSV, contiguous
+    live_first = CandleStore(tmp_path / "data" / "candles", "UTC").first_time("ETH-USDT-SWAP", "1h")
+    assert bars[0].ts <= datetime.fromisoformat(days_ago(12)).replace(tzinfo=UTC) - timedelta(hours=20)
+    assert bars[-1].ts == CandleStore(tmp_path / "data" / "candles", "UTC").last_time("ETH-USDT-SWAP", "1h")
+    assert live_first in {b.ts for b in bars}
+    fetched = len(bars)
+
+    # a second run reuses the cache's older part: nothing is fetched again
+    sim.control.clear_requests()
+    assert run_account(config, 11, 10, tmp_path / "again") == 0
+    assert not [r for r in sim.control.requests() if "history-candles" in r["path"]]
+    assert len(cache.read_all("ETH-USDT-SWAP", "1h")) >= fetched
+
+
 def test_a_gap_in_the_data_stops_the_run_naming_it(
     sim: RunningSimulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = write_config(tmp_path, sim.base_url)
-    assert main(["--account", ACCOUNT, "--from", days_ago(4), "--to", days_ago(3), "--config", str(config),
-                 "--progress", "off", "--out", str(tmp_path / "ok")]) == 0  # fmt: skip
+    assert run_account(config, 4, 3, tmp_path / "ok") == 0
     path = tmp_path / "data" / "candles" / "ETH-USDT-SWAP_1h.csv"
     lines = path.read_text().splitlines()
     path.write_text("\n".join(lines[:50] + lines[53:]) + "\n")  # three bars gone

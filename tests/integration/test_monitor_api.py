@@ -115,6 +115,36 @@ def test_an_account_without_a_journal_yet(tmp_path: Path) -> None:
     assert {r["level"] for r in fleet["collector"]} == {"bad"}  # no marker yet
 
 
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [(b"", "is empty (0 bytes)"), (bytes(range(256)) * 64, "file is not a database")],
+    ids=["empty", "random-bytes"],
+)
+def test_an_unreadable_journal_turns_that_trader_red(cfg: FleetConfig, content: bytes, why: str) -> None:
+    """QA 11: a corrupt journal made /api/fleet, the account page and the overlays 500."""
+    for extra in ("-wal", "-shm"):
+        (cfg.journal_dir / f"beta.sqlite{extra}").unlink(missing_ok=True)
+    (cfg.journal_dir / "beta.sqlite").write_bytes(content)
+    with MonitorServer(cfg, FakeClock(NOW)).running() as srv:
+        fleet = _get(srv, "/api/fleet")
+        page = _get(srv, "/api/accounts/beta")
+        overlays = _get(srv, "/api/overlays", params={"inst": ETH, "interval": "5m", "account": "beta"})
+    assert (fleet.status_code, page.status_code, overlays.status_code) == (200, 200, 200)
+    traders = {t["account"]: t for t in fleet.json()["traders"]}
+    assert traders["beta"]["level"] == "bad"
+    reason = traders["beta"]["flags"][0]["reason"]
+    assert reason.startswith("journal unreadable: beta.sqlite")
+    assert why in reason
+    assert traders["alpha"]["level"] == "ok"  # the other account is unaffected
+    assert fleet.json()["alerts"][0]["message"] == "51008 insufficient margin"  # alpha's alerts still show
+    assert page.json()["level"] == "bad"
+    assert page.json()["flags"][0]["reason"] == reason
+    assert page.json()["orders"] == []
+    assert overlays.json()["fills"] == []
+    assert overlays.json()["journal_error"] == reason
+    assert overlays.json()["strategy"] is not None  # the chart's lines still come
+
+
 # ---- account ---------------------------------------------------------------------------------
 def test_account_page_data(server: MonitorServer) -> None:
     body = _get(server, "/api/accounts/alpha").json()
@@ -249,6 +279,32 @@ def test_a_corrupt_csv_is_reported_not_crashed_on(server: MonitorServer, cfg: Fl
     resp = _get(server, "/api/candles", params={"inst": ETH, "interval": "5m"})
     assert resp.status_code == 500
     assert str(path) in resp.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("tail", "why"),
+    [("2025-01-06 00:00:00+00:00,1.5,2", "incomplete"), ("garbage;not;a;row\n", "unreadable")],
+    ids=["torn", "junk"],
+)
+def test_a_bad_last_row_is_left_out_and_flagged(
+    server: MonitorServer, cfg: FleetConfig, tail: str, why: str
+) -> None:
+    """QA 20: a partial or junk last line made /api/candles 500; the good rows are served."""
+    path = CandleStore(cfg.candles_dir).path(ETH, "5m")
+    good = _csv_rows(path)
+    params = {"inst": ETH, "interval": "5m"}
+    assert "warning" not in _get(server, "/api/candles", params=params).json()  # cached clean first
+    with path.open("a") as fh:
+        fh.write(tail)
+    resp = _get(server, "/api/candles", params=params)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert len(body["t"]) == len(good)
+    assert body["close"][-1] == float(good[-1][4])
+    assert why in body["warning"]
+    assert path.name in body["warning"]
+    overlays = _get(server, "/api/overlays", params={**params, "account": "beta"})
+    assert overlays.status_code == 200
 
 
 # ---- token -----------------------------------------------------------------------------------

@@ -56,6 +56,11 @@ def test_check_refuses_an_exposed_bind_without_a_token(tmp_path: Path) -> None:
     assert res.returncode == 2
     assert "exposes the monitor beyond this machine" in res.stderr
     assert "set OKXFLEET_MONITOR_TOKEN" in res.stderr
+    assert "loopback only" not in res.stdout  # QA 19: the plan must not call an exposed bind loopback-only
+    assert "token: MISSING" in res.stdout
+    wildcard = _run(["--config", str(cfg.source), "--host", "0.0.0.0", "--check"])  # noqa: S104
+    assert wildcard.returncode == 2
+    assert "loopback only" not in wildcard.stdout
     served = _run(["--config", str(cfg.source), "--host", "192.0.2.10", "--port", "0"])
     assert served.returncode == 2
     assert "set OKXFLEET_MONITOR_TOKEN" in served.stderr

@@ -22,13 +22,14 @@ from backtest.engine import Lane, RunResult, run_backtest
 from backtest.funding import FundingRates, load_funding
 from backtest.model import BacktestError, Costs, RunSettings, make_strategy_run
 from backtest.targets import make_source
+from config.schema import RiskSettings
 from core.bars import Bar
 from core.intervals import parse_interval
 from core.store import CandleStore
 from exchange.records import Instrument
 from strategies.registry import StrategyParams, register, register_vectorised
 from tests.integration.test_trader_strategy import STRATEGY, VOLUME
-from trader.sizing import SizingSpec, equity_share, limit_price, size_target
+from trader.sizing import SizingSpec, equity_share, limit_price, size_target, weight_factor
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 H = parse_interval("1h")
@@ -80,13 +81,16 @@ def write(
 def run(
     store: CandleStore, insts: Sequence[Instrument], *, leverage: int = 3,
     settings: RunSettings | None = None, funding: FundingRates | None = None, strategy: str = STRATEGY,
-    params: dict[str, Any] | None = None, method: str = "auto", **kwargs: Any,
+    params: dict[str, Any] | None = None, method: str = "auto", weights: Sequence[int] | None = None,
+    **kwargs: Any,
 ) -> RunResult:  # fmt: skip
     lanes, sources = [], []
-    for inst in insts:
+    ws = [D(w) for w in weights or [1] * len(insts)]
+    for inst, w in zip(insts, ws, strict=True):
         strat = make_strategy_run(
-            strategy, {"lookback": 1} if params is None else params, inst, D(leverage), D(20)
-        )
+            strategy, {"lookback": 1} if params is None else params, inst, D(leverage), D(20),
+            weight_factor(w, ws),
+        )  # fmt: skip
         candles = load_candles(store, inst.inst_id, H)
         w = window(
             candles,
@@ -134,10 +138,18 @@ def test_a_reverse_closes_first_then_opens(store: CandleStore) -> None:
     assert len(result.lanes[0].trips) == 1
 
 
-def test_a_standing_target_is_resized_on_a_none_bar_outside_the_band(store: CandleStore) -> None:
-    # short while the price falls 20 %: equity grows, the wanted size grows by far more than the band
+def test_a_none_keeps_the_standing_size_a_repeated_target_resizes(store: CandleStore) -> None:
+    # short while the price falls 20 %: equity grows, the wanted size grows by far more than the band.
+    # As the trader (its targets table): a None keeps the size stored for the standing target ...
     write(store, "BTC-USDT-SWAP", [-1, None, None], [100, 100, 80])
     settings = RunSettings(slippage=D(0), costs=Costs(taker=D(0)))
+
+    kept = run(store, [swap()], leverage=1, settings=settings)
+
+    assert [(t, k, s) for t, k, s, _ in fills(kept)] == [("01:00", "open", "sell")]
+
+    # ... while the strategy naming the target again re-sizes it from fresh equity (past the band)
+    write(store, "BTC-USDT-SWAP", [-1, None, -1], [100, 100, 80])
 
     result = run(store, [swap()], leverage=1, settings=settings)
 
@@ -156,6 +168,39 @@ def test_a_standing_target_is_resized_on_a_none_bar_outside_the_band(store: Cand
 
 
 # ---- sizing ------------------------------------------------------------------------------------
+def test_weights_and_the_max_notional_clip_size_as_the_trader(store: CandleStore) -> None:
+    write(store, "BTC-USDT-SWAP", [1], [100])
+    write(store, "ETH-USDT-SWAP", [1], [100])
+    limits = RiskSettings(max_notional=D(3000))
+    settings = RunSettings(slippage=D(0), costs=Costs(taker=D(0)), risk=limits)
+
+    result = run(store, [swap(), swap("ETH-USDT-SWAP")], leverage=1, settings=settings, weights=[3, 1])
+
+    sizes = {f.inst_id: f.sz for f in result.fills}
+    eth = size_target(  # weight 1 of 3 + 1: half an equal share (trader.phases._size)
+        SizingSpec("ETH-USDT-SWAP", True, D("0.01"), D("0.01"), D("0.01")),
+        share=equity_share(D(10000), 2) * D("0.5"), leverage=D(1), volatility_ratio=D("0.98"), price=D(100),
+    ).size  # fmt: skip
+    assert sizes["ETH-USDT-SWAP"] == eth == D(2450)
+    # BTC: one and a half shares = 7350 notional, clipped to max notional 3000 = 3000 contracts of 0.01
+    assert sizes["BTC-USDT-SWAP"] == D(3000)
+
+
+def test_opens_on_one_bar_share_the_total_leverage_as_in_the_trader(store: CandleStore) -> None:
+    write(store, "BTC-USDT-SWAP", [1], [100])
+    write(store, "ETH-USDT-SWAP", [1], [100])
+    limits = RiskSettings(max_total_leverage=D(1))
+    settings = RunSettings(slippage=D(0), costs=Costs(taker=D(0)), risk=limits)
+
+    result = run(store, [swap(), swap("ETH-USDT-SWAP")], leverage=3, settings=settings)
+
+    notional = {f.inst_id: f.sz * D("0.01") * D(100) for f in result.fills}
+    # BTC alone (3x of an equal share = 14,700) is clipped to 1x equity; ETH, planned after it on the
+    # same bar, has no room left (trader.phases._plan_opens counts this bar's planned opens, not only
+    # what is held: without that each would open 10,000, 2x in total)
+    assert notional == {"BTC-USDT-SWAP": D(10000)}
+
+
 def test_sizes_are_the_traders_equal_split_of_fresh_equity(store: CandleStore) -> None:
     write(store, "BTC-USDT-SWAP", [1], [97000.5])
     write(store, "ETH-USDT", [1], [3210.77])

@@ -9,6 +9,7 @@ band is checked against :func:`trader.diff.plan_legs` itself.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -27,6 +28,7 @@ from backtest.ledger import Fill, Refusal
 from backtest.model import Costs, RunSettings, make_strategy_run
 from backtest.quiet import quiet_band
 from backtest.targets import make_source
+from config.schema import RiskSettings
 from core.bars import Bar
 from core.store import CandleStore
 from exchange.records import Instrument
@@ -203,4 +205,90 @@ def test_skipped_checks_give_the_same_run(store: CandleStore) -> None:
 
     assert fast.lanes[0].skips
     assert len(ref.fills) > 30
+    assert_same(fast, ref)
+
+
+# ---- the trader's sizing (QA 10): weights, the risk clip, a None keeps the stored size ---------
+SIZING = {
+    # a weight and a tight band: repeated targets re-size, Nones keep the stored size
+    "weighted": (D("0.6"), RunSettings(band=D("0.02"), order_type="market"), RiskSettings(), 10),
+    "max-notional": (D(1), RunSettings(band=D("0.02")), RiskSettings(max_notional=D(9000)), 5),
+    "total-leverage": (D("1.5"), RunSettings(), RiskSettings(max_total_leverage=D("2.5")), 5),
+    # high leverage on little equity: the margin check refuses, the stored size is retried
+    "margin-retry": (D(1), RunSettings(initial_equity=D(50)), RiskSettings(), 20),
+}
+
+
+@pytest.mark.parametrize("case", list(SIZING))
+def test_sizing_rules_fast_equals_reference(store: CandleStore, case: str) -> None:
+    weight, base, risk, leverage = SIZING[case]
+    settings = dataclasses.replace(base, risk=risk)
+    rng = np.random.default_rng(len(case) + 11)
+    lanes = []
+    for inst in (swap("BTC-USDT-SWAP"), swap("ETH-USDT-SWAP")):
+        closes = np.round(100 * np.exp(np.cumsum(rng.normal(0, 0.02, 600))), 1)
+        # 1 / -1 / 0 often repeated, and long runs of None (9)
+        codes = rng.choice([1, 1, 2, 3, *[9] * 12], size=600)
+        bars = [
+            Bar(T0 + H.delta * k, D(str(c)), D(str(c)), D(str(c)), D(str(c)), D(int(v)), D(0), D(0))
+            for k, (c, v) in enumerate(zip(closes, codes, strict=True))
+        ]
+        store.rewrite(inst.inst_id, H, bars)
+        run = make_strategy_run("bt_volume_skips", {}, inst, D(leverage), D(20), weight)
+        candles = load_candles(store, inst.inst_id, H)
+        end = candles.time(len(candles) - 1) + H.delta
+        w = window(candles, candles.time(run.lookback - 1), end, run.lookback)
+        lanes.append(Lane(run, w, FundingRates(D("0.0003"))))
+    sources = [make_source(ln.run, ln.window, "vectorised") for ln in lanes]
+
+    fast = run_backtest(lanes, settings, sources=sources)
+    ref = reference(lanes, settings, {})
+
+    assert len(ref.fills) > 30
+    if case == "margin-retry":
+        assert ref.refusals
+    assert_same(fast, ref)
+
+
+def test_a_none_keeps_the_stored_size_and_a_repeat_resizes(store: CandleStore) -> None:
+    """The reference itself follows the trader: after the open, a price move under a None orders
+    nothing; the same move under a repeated target re-sizes."""
+    closes = [100.0] * 3 + [90.0] * 3
+    for name, later in (("none", 9), ("repeat", 1)):
+        inst = swap(f"{name.upper()}-USDT-SWAP")
+        bars = [
+            Bar(T0 + H.delta * k, D(str(c)), D(str(c)), D(str(c)), D(str(c)), D(v), D(0), D(0))
+            for k, (c, v) in enumerate(zip(closes, [1, 9, 9, later, later, later], strict=True))
+        ]
+        store.rewrite(inst.inst_id, H, bars)
+        run = make_strategy_run("bt_volume_skips", {}, inst, D(3), D(20))
+        candles = load_candles(store, inst.inst_id, H)
+        w = window(candles, candles.time(0), candles.time(5) + H.delta, run.lookback)
+        lanes = [Lane(run, w, FundingRates(D(0)))]
+        sources = [make_source(ln.run, ln.window, "vectorised") for ln in lanes]
+        fast = run_backtest(lanes, RunSettings(), sources=sources)
+        ref = reference(lanes, RunSettings(), {})
+        assert_same(fast, ref)
+        assert len(ref.fills) == (1 if name == "none" else 2), name
+
+
+def test_the_risk_clip_is_never_screened_away(store: CandleStore) -> None:
+    """Held long at leverage 1 while the price climbs, the unclipped size stays in the band but the
+    ``max_notional`` clip shrinks it out: the fast loop must step those bars."""
+    inst = swap()
+    closes = np.round(np.linspace(100, 125, 40), 1)
+    bars = [
+        Bar(T0 + H.delta * k, D(str(c)), D(str(c)), D(str(c)), D(str(c)), D(1), D(0), D(0))
+        for k, c in enumerate(closes)
+    ]
+    store.rewrite(inst.inst_id, H, bars)
+    run = make_strategy_run("bt_volume_skips", {}, inst, D(1), D(20))
+    candles = load_candles(store, inst.inst_id, H)
+    w = window(candles, candles.time(0), candles.time(39) + H.delta, run.lookback)
+    lanes = [Lane(run, w, FundingRates(D(0)))]
+    sources = [make_source(ln.run, ln.window, "vectorised", sample=0) for ln in lanes]
+    settings = RunSettings(risk=RiskSettings(max_notional=D(10000)))
+    fast = run_backtest(lanes, settings, sources=sources)
+    ref = reference(lanes, settings, {})
+    assert len(ref.fills) >= 2  # the open, then the clip reduces it
     assert_same(fast, ref)

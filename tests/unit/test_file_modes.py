@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from collector.feed import FeedRound, FeedStatus
+from collector.feed_journal import FeedJournal
 from core.atomic import atomic_write
 from core.bars import Bar
 from core.markers import InstrumentStatus, Marker, MarkerStore
@@ -61,6 +63,17 @@ def test_markers_get_the_umask_mode(tmp_path: Path, umask: int) -> None:
     assert mode(path) == 0o666 & ~umask
     markers.write(marker)  # replacing keeps it
     assert mode(path) == 0o666 & ~umask
+
+
+def test_feed_status_and_trimmed_lag_journal_get_the_umask_mode(tmp_path: Path, umask: int) -> None:
+    """QA 13: feed.json and the trimmed feed-lag.jsonl were rewritten through mkstemp (0600)."""
+    journal = FeedJournal(tmp_path / "collector", max_bytes=300)
+    for k in range(6):
+        last = FeedRound("websocket", T0 + timedelta(minutes=k), 3, 2, 1, 0.5, ())
+        journal.record(FeedStatus("websocket", 1, 1, 3, last=last), T0)
+    assert len(journal.rounds()) < 6  # the journal was trimmed, i.e. rewritten
+    assert mode(tmp_path / "collector" / "feed.json") == 0o666 & ~umask
+    assert mode(tmp_path / "collector" / "feed-lag.jsonl") == 0o666 & ~umask
 
 
 def test_a_failing_writer_leaves_the_target_and_no_temp_file(tmp_path: Path) -> None:

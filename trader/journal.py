@@ -290,15 +290,6 @@ class Journal:
             params.append(inst_id)
         return [order_row(r) for r in self._db.execute(sql + " ORDER BY created_at, cl_ord_id", params)]
 
-    def last_target(self, inst_id: str) -> tuple[str, int] | None:
-        """(bar_close, target) of the newest bar whose strategy gave ``inst_id`` a target."""
-        row = self._db.execute(
-            "SELECT bar_close, target FROM signals WHERE inst_id = ? AND target IS NOT NULL "
-            "AND status != 'skipped' ORDER BY bar_close DESC LIMIT 1",
-            (inst_id,),
-        ).fetchone()
-        return None if row is None else (str(row[0]), int(row[1]))
-
     def next_attempt(self, bar_close: datetime, inst_id: str, leg: str) -> int:
         """One more than every attempt journaled for (bar, instrument, leg): a never-used id."""
         row = self._db.execute(

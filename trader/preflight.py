@@ -174,17 +174,20 @@ def _check_positions(ctx: TraderContext, warnings: list[str]) -> None:
                 f"{pos.inst_id}: a {pos.mgn_mode} position of {pos.pos} is not in margin mode "
                 f"{ctx.settings.margin_mode} and is not traded"
             )
+    standing = ctx.targets.all()
     for inst_id in ctx.instruments:
         holding = state.holding(inst_id)
-        last = ctx.journal.last_target(inst_id)
-        log.info("%s: holding %s (journal: last target %s)", inst_id, holding.signed, last)
-        if last is None:
+        held = standing.get(inst_id)
+        log.info("%s: holding %s (standing target %s)", inst_id, holding.signed,
+                 None if held is None else f"{held.target} ({held.source})")  # fmt: skip
+        if held is None:
             continue
-        expected = last[1] if ctx.instruments[inst_id].is_contract else max(last[1], 0)
+        expected = held.target if ctx.instruments[inst_id].is_contract else max(held.target, 0)
         if expected != holding.direction:
             warnings.append(
-                f"{inst_id}: position {holding.signed} differs from the last target {expected} "
-                f"(bar {last[0]}); it is corrected at the next signal"
+                f"{inst_id}: position {holding.signed} differs from the standing target {expected} "
+                f"({held.source}, bar {held.bar_close or '-'}); the trader brings it to the target from "
+                "the next bar"
             )
 
 

@@ -140,7 +140,7 @@ def test_preflight_sets_leverage_and_reports_drift(rig_factory: Any) -> None:
     held = rig.position(BTC)
     rig.client.place_order(OrderRequest(BTC, "cross", "sell", "market", held, "byhand1", reduce_only=True))
     result = rig.preflight()
-    assert any("differs from the last target 1" in w for w in result.warnings)
+    assert any("differs from the standing target 1 (strategy" in w for w in result.warnings)
 
 
 def test_a_malformed_row_never_reaches_a_strategy(rig_factory: Any) -> None:

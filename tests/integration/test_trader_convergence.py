@@ -22,7 +22,7 @@ from exchange.records import OrderRequest
 from notify.events import BarReport, TradingAlert
 from notify.service import RecordingNotifier
 from simulator.server import RunningSimulator
-from tests.integration.test_trader_helpers import T0, TraderRig, config_text, register_account
+from tests.integration.test_trader_helpers import T0, TraderRig, config_text, register_account, rig_pool
 from trader.__main__ import main
 from trader.alerts import recent_alerts
 from trader.clordid import make_cl_ord_id
@@ -39,19 +39,9 @@ POST_FAILS = {"kind": "http_503", "path": "/api/v5/trade/*order*", "method": "PO
 
 @pytest.fixture
 def make_rig(sim_module: RunningSimulator, tmp_path: Path) -> Iterator[Any]:
-    rigs: list[TraderRig] = []
-
-    def make(**kwargs: Any) -> TraderRig:
-        name = "v" + uuid.uuid4().hex[:10]
-        rig = TraderRig(sim_module, tmp_path / name, account=name, **kwargs)
-        rigs.append(rig)
-        rig.preflight()
-        return rig
-
-    yield make
-    sim_module.control.clear_faults()
-    for rig in rigs:
-        rig.close()
+    with rig_pool(sim_module, tmp_path, "v") as make:
+        yield make
+        sim_module.control.clear_faults()
 
 
 def posts(rig: TraderRig) -> list[dict[str, Any]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -14,7 +13,7 @@ import pytest
 from exchange.records import OrderRequest
 from notify.events import TradingAlert
 from simulator.server import RunningSimulator
-from tests.integration.test_trader_helpers import T0, TraderRig
+from tests.integration.test_trader_helpers import T0, TraderRig, rig_pool
 from trader.clordid import make_cl_ord_id
 
 MINUTE = timedelta(minutes=1)
@@ -23,20 +22,10 @@ BTC, ETH = "BTC-USDT-SWAP", "ETH-USDT-SWAP"
 
 @pytest.fixture
 def rig_factory(sim_module: RunningSimulator, tmp_path: Path) -> Iterator[Any]:
-    rigs: list[TraderRig] = []
     sim_module.control.clear_faults()
-
-    def make(**kwargs: Any) -> TraderRig:
-        name = "e" + uuid.uuid4().hex[:10]
-        rig = TraderRig(sim_module, tmp_path / name, account=name, **kwargs)
-        rigs.append(rig)
-        rig.preflight()
-        return rig
-
-    yield make
-    sim_module.control.clear_faults()
-    for rig in rigs:
-        rig.close()
+    with rig_pool(sim_module, tmp_path, "e") as make:
+        yield make
+        sim_module.control.clear_faults()
 
 
 def events_of(rig: TraderRig, cl_ord_id: str) -> list[str]:

@@ -11,6 +11,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -41,6 +44,7 @@ __all__ = [
     "config_text",
     "publish_bar",
     "register_account",
+    "rig_pool",
     "test_target",
 ]
 
@@ -247,3 +251,23 @@ class TraderRig:
         self.ctx.close()
         self.client.close()
         self.public.close()
+
+
+@contextlib.contextmanager
+def rig_pool(sim: RunningSimulator, tmp_path: Path, prefix: str) -> Iterator[Callable[..., TraderRig]]:
+    """Makes rigs on ``sim``, each its own account ``<prefix><random>`` in its own folder, preflighted;
+    closes them all at the end."""
+    rigs: list[TraderRig] = []
+
+    def make(**kwargs: Any) -> TraderRig:
+        name = prefix + uuid.uuid4().hex[:10]
+        rig = TraderRig(sim, tmp_path / name, account=name, **kwargs)
+        rigs.append(rig)
+        rig.preflight()
+        return rig
+
+    try:
+        yield make
+    finally:
+        for rig in rigs:
+            rig.close()

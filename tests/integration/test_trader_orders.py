@@ -3,7 +3,6 @@ rounding, min-size skips, insufficient margin, spot."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -15,7 +14,7 @@ import pytest
 from exchange.records import OrderRequest
 from notify.events import BarReport, OrderRejected
 from simulator.server import RunningSimulator
-from tests.integration.test_trader_helpers import T0, TraderRig
+from tests.integration.test_trader_helpers import T0, TraderRig, rig_pool
 from trader.alerts import recent_alerts
 from trader.clordid import make_cl_ord_id
 from trader.sizing import SizingSpec, equity_share, size_target
@@ -26,18 +25,8 @@ BTC = "BTC-USDT-SWAP"
 
 @pytest.fixture
 def rig_factory(sim_module: RunningSimulator, tmp_path: Path) -> Iterator[Any]:
-    rigs: list[TraderRig] = []
-
-    def make(**kwargs: Any) -> TraderRig:
-        name = "a" + uuid.uuid4().hex[:10]
-        rig = TraderRig(sim_module, tmp_path / name, account=name, **kwargs)
-        rigs.append(rig)
-        rig.preflight()
-        return rig
-
-    yield make
-    for rig in rigs:
-        rig.close()
+    with rig_pool(sim_module, tmp_path, "a") as make:
+        yield make
 
 
 def orders_sent(rig: TraderRig) -> list[dict[str, Any]]:

@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import uuid
-from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -34,9 +33,9 @@ from exchange import make_account_client
 from exchange.private import AccountClient
 from exchange.records import OrderRequest
 from simulator.server import RunningSimulator
+from tests.integration.test_trader_crash import assert_converged_once
 from tests.integration.test_trader_helpers import config_text, publish_bar, register_account
 from trader.crashpoints import CRASH_ENV
-from trader.journal import Journal
 
 __all__ = ["BAR", "BTC", "ETH", "Hosts"]
 
@@ -137,26 +136,7 @@ class Hosts:
     def check(self, host: str) -> dict[str, Any]:
         """No clOrdId twice, nothing working, positions = the journaled targets, BTC closed once."""
         orders = self.orders()
-        ids = Counter(o["clOrdId"] for o in orders)
-        assert [cl for cl, n in ids.items() if n > 1] == [], "a clOrdId was sent twice"
-        assert [o["clOrdId"] for o in orders if o["state"] in ("live", "partially_filled")] == []
-        journal = Journal(self.cfgs[host].journal_dir / f"{self.account}.sqlite")
-        try:
-            cycle = journal.cycle(BAR)
-            assert cycle is not None
-            assert cycle.status == "done"
-            assert journal.open_orders() == []
-            signals = journal.signals(BAR)
-        finally:
-            journal.close()
         with self.client() as client:
-            pos = {
-                i: sum((p.signed_pos for p in client.positions(inst_id=i)), Decimal(0)) for i in (BTC, ETH)
-            }
-        btc, eth = signals[BTC].desired, signals[ETH].desired
-        assert btc is not None
-        assert eth is not None
-        assert pos == {BTC: -btc, ETH: eth}, "duplicate exposure or a missed target"
-        closes = [o for o in orders if o["clOrdId"].startswith("oxc") and o["state"] == "filled"]
-        assert sum(Decimal(o["order"]["accFillSz"]) for o in closes) == 3  # the long closed exactly once
+            path = self.cfgs[host].journal_dir / f"{self.account}.sqlite"
+            signals = assert_converged_once(orders, path, client, BAR)
         return {"orders": orders, "signals": signals}

@@ -39,7 +39,7 @@ from exchange.records import OrderRequest
 from simulator.server import RunningSimulator, start_background
 from tests.integration.test_trader_helpers import config_text, publish_bar, register_account
 from trader.crashpoints import CRASH_ENV
-from trader.journal import Journal
+from trader.journal import Journal, SignalRow
 
 pytestmark = pytest.mark.slow
 
@@ -121,32 +121,42 @@ class Scenario:
     def check(self) -> dict[str, Any]:
         """The invariants; returns what was seen for scenario-specific assertions."""
         orders = [o for o in self.sim.control.orders() if o["account"] == self.account]
-        ids = Counter(o["clOrdId"] for o in orders)
-        assert [cl for cl, n in ids.items() if n > 1] == [], "a clOrdId was sent twice"
-        assert [o["clOrdId"] for o in orders if o["state"] in ("live", "partially_filled")] == []
-        journal = Journal(self.cfg.journal_dir / f"{self.account}.sqlite")
-        try:
-            cycle = journal.cycle(BAR)
-            assert cycle is not None
-            assert cycle.status == "done"
-            assert journal.open_orders() == []
-            signals = journal.signals(BAR)
-        finally:
-            journal.close()
         with self.client() as client:
-            pos = {
-                i: sum((p.signed_pos for p in client.positions(inst_id=i)), Decimal(0)) for i in (BTC, ETH)
-            }
+            signals = assert_converged_once(orders, self.cfg.journal_dir / f"{self.account}.sqlite", client)
         btc_target, eth_target = signals[BTC].desired, signals[ETH].desired
         assert btc_target is not None
         assert eth_target is not None
         assert btc_target > 0
         assert eth_target > 0
-        assert pos == {BTC: -btc_target, ETH: eth_target}, "duplicate exposure or a missed target"
-        ours = [o for o in orders if o["clOrdId"] != "earlier1"]
-        closes = [o for o in ours if o["clOrdId"].startswith("oxc") and o["state"] == "filled"]
-        assert sum(Decimal(o["order"]["accFillSz"]) for o in closes) == 3  # the long closed exactly once
-        return {"orders": ours}
+        return {"orders": [o for o in orders if o["clOrdId"] != "earlier1"]}
+
+
+def assert_converged_once(
+    orders: list[dict[str, Any]], journal_path: Path, client: AccountClient, bar: datetime = BAR
+) -> dict[str, SignalRow]:
+    """After the bar (BTC long 3 → short, ETH long): no clOrdId twice, nothing working, the bar's
+    cycle done with no open order, positions equal the journaled sizes, the long closed exactly once.
+    Returns the bar's journaled signals."""
+    ids = Counter(o["clOrdId"] for o in orders)
+    assert [cl for cl, n in ids.items() if n > 1] == [], "a clOrdId was sent twice"
+    assert [o["clOrdId"] for o in orders if o["state"] in ("live", "partially_filled")] == []
+    journal = Journal(journal_path)
+    try:
+        cycle = journal.cycle(bar)
+        assert cycle is not None
+        assert cycle.status == "done"
+        assert journal.open_orders() == []
+        signals = journal.signals(bar)
+    finally:
+        journal.close()
+    pos = {i: sum((p.signed_pos for p in client.positions(inst_id=i)), Decimal(0)) for i in (BTC, ETH)}
+    btc, eth = signals[BTC].desired, signals[ETH].desired
+    assert btc is not None
+    assert eth is not None
+    assert pos == {BTC: -btc, ETH: eth}, "duplicate exposure or a missed target"
+    closes = [o for o in orders if o["clOrdId"].startswith("oxc") and o["state"] == "filled"]
+    assert sum(Decimal(o["order"]["accFillSz"]) for o in closes) == 3  # the long closed exactly once
+    return signals
 
 
 # (crash point, faults while the crashing process runs)

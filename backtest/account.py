@@ -87,12 +87,21 @@ class Account:
         # the size each standing target was sized at (None: size it on its next bar), as the
         # trader keeps it in its targets table: a strategy's None reuses it, a repeat re-sizes
         self.sizes: list[Decimal | None] = [None] * self.n
+        # a size the trader stored on a bar passed without a step (:meth:`defer_size`): computed
+        # only when it is read, from the state of that stretch (the step reads it before it moves)
+        self.size_due: list[int | None] = [None] * self.n
+        self._planned: list[tuple[int, Decimal, Decimal, bool] | None] = [None] * self.n
         costs = settings.costs
         self.fee_rates = [costs.fee_rate(ln.run.instrument.is_contract, settings.order_type) for ln in lanes]
         self.swaps = [ln.run.instrument.inst_type == "SWAP" for ln in lanes]
+        self.spot = [ln.run.mode == "spot" for ln in lanes]
+        self.funding_s = costs.funding_hours * 3600
         self.market = settings.order_type != "limit"
+        self.firsts = [ln.window.first for ln in lanes]
+        self.candles = [ln.window.candles for ln in lanes]
+        self.plans = [(ln.run.mode, ln.run.instrument.lot_sz, ln.run.instrument.min_sz) for ln in lanes]
         # per bar
-        self.rows: list[int] = []
+        self.k = 0
         self._px: list[Decimal] | None = None
         self._when: datetime | None = None
         self.close_s = 0
@@ -100,10 +109,14 @@ class Account:
         self.used: dict[int, Decimal] = {}  # sizing equity per bar close with orders
 
     def equity(self) -> Decimal:
-        return self.cash + sum((b.upl(p) for b, p in zip(self.books, self.px, strict=True)), ZERO)
+        equity = self.cash
+        for book, px in zip(self.books, self.px, strict=True):
+            if book.pos:
+                equity += book.upl(px)
+        return equity
 
     def start_bar(self, k: int, close_s: int) -> None:
-        self.rows = [ln.window.first + k for ln in self.lanes]
+        self.k = k
         self._px = None
         self._when = None
         self.close_s = close_s
@@ -112,7 +125,8 @@ class Account:
     def px(self) -> list[Decimal]:
         """The bar's closes (the signal prices), read once a bar needs them."""
         if self._px is None:
-            self._px = [ln.window.candles.close_px(r) for ln, r in zip(self.lanes, self.rows, strict=True)]
+            k = self.k
+            self._px = [c.close_px(f + k) for c, f in zip(self.candles, self.firsts, strict=True)]
         return self._px
 
     @property
@@ -122,6 +136,8 @@ class Account:
         return self._when
 
     def pay_funding(self, after_s: int, upto_s: int) -> None:
+        if after_s // self.funding_s == upto_s // self.funding_s:
+            return  # no settlement in (after_s, upto_s]
         for i, book in enumerate(self.books):
             if book.pos and self.swaps[i]:
                 for t in settlements(after_s, upto_s, self.settings.costs.funding_hours):
@@ -133,10 +149,12 @@ class Account:
     def update_targets(self, k: int) -> list[bool]:
         ok = [False] * self.n
         for i, source in enumerate(self.sources):
-            book = self.books[i]
+            pos = self.books[i].pos
             try:
-                now_pos = 1 if book.pos > 0 else -1 if book.pos < 0 else 0
-                raw = source.target(k, now_pos, book.entry if book.pos else None)
+                if pos:
+                    raw = source.target(k, 1 if pos > 0 else -1, self.books[i].entry)
+                else:
+                    raw = source.target(k, 0, None)
             except BacktestError:
                 raise
             except StrategyError as exc:  # skipped for this bar, as the trader skips it
@@ -148,14 +166,14 @@ class Account:
             if raw is not None:
                 self.results[i].raw[k] = raw
                 self.standing[i] = raw
-                self.sizes[i] = None
+                self.sizes[i] = self.size_due[i] = None
         return ok
 
     def fill_price(self, i: int, leg: Leg) -> Decimal:
         if self.market:
-            nxt = self.rows[i] + 1
-            candles = self.lanes[i].window.candles
-            return candles.open_px(nxt) if nxt < len(candles) else self.px[i]
+            nxt = self.firsts[i] + self.k + 1
+            candles = self.candles[i]
+            return candles.open_px(nxt) if nxt < len(candles.times) else self.px[i]
         return limit_price(self.px[i], leg.side, self.settings.slippage, self.lanes[i].run.instrument.tick_sz)
 
     def book(self, i: int, leg: Leg) -> None:
@@ -167,15 +185,12 @@ class Account:
 
     def closes(self, ok: list[bool]) -> bool:
         traded = False
-        for i, lane in enumerate(self.lanes):
+        for i in range(self.n):
             target, pos = self.standing[i], self.books[i].pos
-            side = 1 if pos > 0 else -1 if pos < 0 else 0
-            if not ok[i] or target is None or target == side:  # plan_legs would close nothing
-                continue
-            inst = lane.run.instrument
-            plan = plan_legs(
-                target, self.books[i].holding, None, lane.run.mode, lot_sz=inst.lot_sz, min_sz=inst.min_sz
-            )
+            if not pos or not ok[i] or target is None or target == (1 if pos > 0 else -1):
+                continue  # plan_legs would close nothing
+            mode, lot, min_sz = self.plans[i]
+            plan = plan_legs(target, self.books[i].holding, None, mode, lot_sz=lot, min_sz=min_sz)
             for leg in plan.closes:
                 self.book(i, leg)
                 traded = True
@@ -193,10 +208,10 @@ class Account:
         # account's total leverage)
         for i, lane in enumerate(self.lanes):
             target = self.standing[i]
-            run, inst = lane.run, lane.run.instrument
-            if not ok[i] or target not in (1, -1) or (target == -1 and run.mode == "spot"):
+            run = lane.run
+            if not ok[i] or target not in (1, -1) or (target == -1 and self.spot[i]):
                 continue
-            size = self.sizes[i]
+            size = self.sizes[i] if self.size_due[i] is None else self.stored_size(i)
             if size is None:
                 held = held or [b.notional(p) for b, p in zip(self.books, px, strict=True)]
                 other = sum((planned.get(j, h) for j, h in enumerate(held) if j != i), ZERO)
@@ -205,10 +220,10 @@ class Account:
                 )  # fmt: skip
             if size > 0:  # 0 = not sizeable: what is held stays (and counts as held)
                 planned[i] = size * self.books[i].units * px[i]
+            mode, lot, min_sz = self.plans[i]
             plan = plan_legs(
-                target, self.books[i].holding, size, run.mode,
-                lot_sz=inst.lot_sz, min_sz=inst.min_sz, band=self.settings.band,
-            )  # fmt: skip
+                target, self.books[i].holding, size, mode, lot_sz=lot, min_sz=min_sz, band=self.settings.band
+            )
             for leg in plan.adjustments:
                 if leg.kind == "open":
                     needed, available = self.margin(i, leg)
@@ -220,6 +235,17 @@ class Account:
                 self.book(i, leg)
                 traded = True
         return traded
+
+    def defer_size(self, i: int, k: int | None) -> None:
+        """Lane ``i``'s stored size becomes what the trader stored for its fresh target on bar
+        ``k``, passed without a step (``None``: no size stored)."""
+        self.sizes[i], self.size_due[i] = None, k
+
+    def stored_size(self, i: int) -> Decimal | None:
+        due = self.size_due[i]
+        if due is not None:
+            self.sizes[i], self.size_due[i] = self.size_at(i, due), None
+        return self.sizes[i]
 
     def size_at(self, i: int, k: int) -> Decimal:
         """The size the trader stores for lane ``i``'s fresh target on bar ``k``, a bar passed
@@ -233,30 +259,48 @@ class Account:
             equity=equity, other_notional=sum(held, ZERO) - held[i],
         )  # fmt: skip
 
+    def holds(self) -> bool:
+        """Some book holds a position."""
+        for book in self.books:  # noqa: SIM110 (a loop: any() on a generator is slower, a hot path)
+            if book.pos:
+                return True
+        return False
+
+    def holds_swap(self) -> bool:
+        """Some book holds a swap position (it pays or gets funding)."""
+        for book, swap in zip(self.books, self.swaps, strict=True):  # noqa: SIM110 (as above)
+            if swap and book.pos:
+                return True
+        return False
+
     def plans_order(self, i: int) -> bool:
         """Lane ``i``'s standing 1/-1 target with its stored size would still order (an open
         refused for margin is retried every bar)."""
-        target, size, lane = self.standing[i], self.sizes[i], self.lanes[i]
-        if target not in (1, -1) or (target == -1 and lane.run.mode == "spot"):
+        target, lane = self.standing[i], self.lanes[i]
+        if target not in (1, -1) or (target == -1 and self.spot[i]):
             return False
+        size = self.stored_size(i)
         if size is None:
             return True  # not sized yet: only a step can tell
+        pos = self.books[i].pos
+        seen = self._planned[i]  # the answer for the same target, size and position objects
+        if seen is not None and seen[0] == target and seen[1] is size and seen[2] is pos:
+            return seen[3]
         inst = lane.run.instrument
         plan = plan_legs(
             target, self.books[i].holding, size, lane.run.mode,
             lot_sz=inst.lot_sz, min_sz=inst.min_sz, band=self.settings.band,
         )  # fmt: skip
-        return bool(plan.adjustments)
+        orders = bool(plan.adjustments)
+        self._planned[i] = (target, size, pos, orders)
+        return orders
 
     def margin(self, i: int, leg: Leg) -> tuple[Decimal, Decimal]:
         """Initial margin (+ fee) an open needs, and what the account has free for it."""
-        used = sum(
-            (
-                b.notional(p) / ln.run.leverage
-                for b, p, ln in zip(self.books, self.px, self.lanes, strict=True)
-            ),
-            ZERO,
-        )
+        used = ZERO
+        for book, px, lane in zip(self.books, self.px, self.lanes, strict=True):
+            if book.pos:
+                used += book.notional(px) / lane.run.leverage
         notional = leg.sz * self.books[i].units * self.px[i]
         available = self.margin_base + self.equity() - used
         return notional / self.lanes[i].run.leverage + notional * self.fee_rates[i], available
@@ -264,11 +308,18 @@ class Account:
     def step(self, k: int, close_s: int, bar_s: int, sizing_equity: Decimal | None) -> bool:
         """Bar ``k``'s cycle: funding, targets, closes, re-read equity, sized opens. ``True`` if
         the next bar must be stepped too (a strategy was skipped, or a close could not be made)."""
+        if self.size_due.count(None) < self.n:
+            for i, due in enumerate(self.size_due):
+                source = self.sources[i]
+                if due is not None and not (
+                    isinstance(source, VectorisedSource) and source.fresh(k) and k not in source.checks
+                ):
+                    self.stored_size(i)  # read on this bar or kept past it: from the state before it
         self.start_bar(k, close_s)
         self.pay_funding(close_s - bar_s, close_s)
         ok = self.update_targets(k)
         traded = self.closes(ok)
-        if any(ok[i] and (s == 1 or s == -1) for i, s in enumerate(self.standing)):
+        if self.sizes_any(ok):
             equity = self.equity()
             sizing = equity if sizing_equity is None else sizing_equity
             if self.opens(ok, sizing, equity) or traded:
@@ -276,6 +327,13 @@ class Account:
         elif traded:
             self.used[close_s] = self.equity()
         return not all(ok) or self.closes_pending()
+
+    def sizes_any(self, ok: list[bool]) -> bool:
+        """Some lane that took its target this bar stands at 1 or -1 (phase 2 sizes it)."""
+        for good, target in zip(ok, self.standing, strict=True):
+            if good and (target == 1 or target == -1):
+                return True
+        return False
 
     def closes_pending(self) -> bool:
         """A standing target the position is not on, with a close the trader would still order."""

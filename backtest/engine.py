@@ -120,7 +120,7 @@ class _Loop:
         inst, settings = self.acct.lanes[i].run.instrument, self.acct.settings
         below = quiet_band(ZERO, inst.lot_sz, inst.min_sz, settings.band).below
         spot = self.acct.lanes[i].run.mode == "spot"
-        return FlatLane.of(i, self.factor[i], below, self.values[i], self.scanner.px[i], spot)
+        return FlatLane.of(i, self.factor[i], below, self.values[i], spot)
 
     def catch_up(self, k: int, j: int) -> None:
         """Bars ``[k, j)`` were passed without a step: each lane's stored size becomes what the
@@ -133,19 +133,42 @@ class _Loop:
             if f < k:
                 continue  # no target given in the stretch: the stored size stands
             value = int(values[f])
-            if value in (1, -1) and not (value == -1 and acct.lanes[i].run.mode == "spot"):
-                acct.sizes[i] = acct.size_at(i, f)
+            spot_short = value == -1 and acct.lanes[i].run.mode == "spot"
+            acct.defer_size(i, f if value in (1, -1) and not spot_short else None)
+
+    def next_step(self, k: int, tape: Tape) -> int:
+        """The next bar from ``k`` to step (``count``: none); the bars before it are passed."""
+        count, acct = self.count, self.acct
+        forced = False  # k is a forced bar with a position held: flat_until does not apply
+        while k < count:
+            if forced:
+                stop = k  # next_forced(k) is k: it gave k from an earlier bar, nothing changed since
             else:
-                acct.sizes[i] = None
+                j, opens = self.flat_until(k)
+                if opens:
+                    return j
+                if j > k:
+                    k = j  # a forced bar (or the end)
+                    continue
+                stop = self.next_forced(k)
+            if stop == k and not self.every and self.soft(k):
+                stop = self.next_forced(k + 1)
+            if stop <= k:
+                return k
+            j = self.first_active(k, stop, tape)
+            if j < stop:
+                return j
+            k, forced = stop, acct.holds()
+        return count
 
     def flat_until(self, k: int) -> tuple[int, bool]:
         """With every book flat: the next bar to look at from ``k`` and whether it opens (then
         step it); the standing targets are brought to the bar before it. ``(k, False)`` if this
         shortcut does not apply."""
         acct = self.acct
-        if self.every or any(acct.skipped) or any(b.pos for b in acct.books):
+        if self.every or acct.holds() or any(acct.skipped):
             return k, False
-        if any(acct.plans_order(i) for i in range(acct.n)):
+        if self.orders_left():
             return k, False  # a stored size still orders (refused for margin): step
         stop = self.hard.next(k)
         if stop == k:
@@ -159,6 +182,12 @@ class _Loop:
             self.catch_up(k, j)
         return j, j < stop
 
+    def orders_left(self) -> bool:
+        for i in range(self.acct.n):  # noqa: SIM110 (a loop: any() on a generator is slower, a hot path)
+            if self.acct.plans_order(i):
+                return True
+        return False
+
     def next_forced(self, k: int) -> int:
         """The first bar >= ``k`` that must be stepped whatever the prices do."""
         acct = self.acct
@@ -169,7 +198,7 @@ class _Loop:
             if acct.skipped[i]:  # a skipped check left the standing target off its static course
                 assert isinstance(source, VectorisedSource)
                 end = min(end, source.next_event(k, acct.standing[i]))
-        if any(b.pos and swap for b, swap in zip(acct.books, self.swaps, strict=True)):
+        if acct.holds_swap():
             end = min(end, self.settle.next(k))
         return end
 
@@ -179,16 +208,16 @@ class _Loop:
         acct = self.acct
         if k in self.checks or k in self.overrides or any(acct.skipped):
             return False
-        held = any(b.pos and sw for b, sw in zip(acct.books, self.swaps, strict=True))
-        if held and self.settle.next(k) == k:
+        if acct.holds_swap() and self.settle.next(k) == k:
             return False
         values = [v[k] for v in self.values]
-        if any(v == 1 or v == -1 for v in values):
-            return False  # a fresh 1/-1 target: the trader sizes and stores it on this bar
+        for value in values:
+            if value == 1 or value == -1:
+                return False  # a fresh 1/-1 target: the trader sizes and stores it on this bar
         for i, value in enumerate(values):
             if value == value:  # not NaN: the new standing target (0)
                 acct.standing[i] = int(value)
-                acct.sizes[i] = None
+                acct.defer_size(i, None)
         for i, book in enumerate(acct.books):
             target = acct.standing[i]
             off = book.pos and target is not None and target != (1 if book.pos > 0 else -1)
@@ -205,10 +234,18 @@ class _Loop:
 
     def _first_active(self, k: int, stop: int, tape: Tape) -> int:
         acct, scanner = self.acct, self.scanner
-        if not any(t == 1 or t == -1 for t in acct.standing):
+        watched = [
+            i for i, t in enumerate(acct.standing) if (t == 1 or t == -1) and not (t == -1 and acct.spot[i])
+        ]  # fmt: skip
+        if not watched:
             return stop  # no lane to size: nothing can order before the next forced bar
-        if any(acct.plans_order(i) for i in range(acct.n)):
+        if self.orders_left():
             return k  # a stored size still orders (or none is stored yet): step
+        for i in watched:
+            if self.given[i][stop - 1] >= k:
+                break
+        else:
+            return stop  # no watched lane is sized afresh in the stretch: its stored size stands
         n = acct.n
         scanner.set_state(tape.cash[-1], tape.units[-n:], tape.entry[-n:])
         for i, (lane, target) in enumerate(zip(acct.lanes, acct.standing, strict=True)):
@@ -245,20 +282,9 @@ def run_backtest(
     k, pending = 0, False
     while k < count:
         if not pending:
-            j, opens = loop.flat_until(k)
-            if j > k and not opens:
-                k = j  # a forced bar (or the end): the top of the loop takes it
-                continue
-            if opens:
-                k = j
-            else:
-                stop = loop.next_forced(k)
-                if stop == k and not loop.every and loop.soft(k):
-                    stop = loop.next_forced(k + 1)
-                if stop > k:
-                    k = loop.first_active(k, stop, tape)
-                    if k == stop:
-                        continue  # as above
+            k = loop.next_step(k, tape)
+            if k == count:
+                break
         close_s = int(closes[k])
         pending = acct.step(k, close_s, bar_s, override.get(close_s))
         tape.record(k, acct.cash, acct.books, share0)

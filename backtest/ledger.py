@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 import numpy as np
 
@@ -24,8 +25,7 @@ __all__ = ["Book", "Fill", "LaneResult", "Refusal", "RunResult", "Trip"]
 ZERO = Decimal(0)
 
 
-@dataclass(frozen=True)
-class Fill:
+class Fill(NamedTuple):
     """One executed leg (a row of ``trades.csv``)."""
 
     time: datetime  # the bar close the order was placed at
@@ -41,8 +41,7 @@ class Fill:
     target: int  # the standing target the order moved towards
 
 
-@dataclass(frozen=True)
-class Refusal:
+class Refusal(NamedTuple):
     """An open the margin check refused."""
 
     time: datetime
@@ -52,8 +51,7 @@ class Refusal:
     available: Decimal
 
 
-@dataclass(frozen=True)
-class Trip:
+class Trip(NamedTuple):
     """A round trip: from flat to flat; ``net`` includes fees and funding."""
 
     inst_id: str
@@ -79,9 +77,14 @@ class Book:
     _trip_start: datetime | None = None
     _trip_base: Decimal = ZERO
 
+    _held: tuple[Decimal, Holding] | None = None  # the holding of ``pos``, built once per change
+
     @property
     def holding(self) -> Holding:
-        return Holding.from_signed(self.pos)
+        held = self._held
+        if held is None or held[0] is not self.pos:
+            held = self._held = (self.pos, Holding.from_signed(self.pos))
+        return held[1]
 
     def upl(self, price: Decimal) -> Decimal:
         return (price - self.entry) * self.pos * self.units if self.pos else ZERO

@@ -7,6 +7,7 @@ with a message naming what was wrong.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -112,15 +113,15 @@ class StrategyRun:
     def name(self) -> str:
         return self.spec.name
 
-    @property
+    @functools.cached_property
     def lookback(self) -> int:
         return max(self.spec.lookback(self.params), 1)
 
-    @property
+    @functools.cached_property
     def mode(self) -> Mode:
         return "net" if self.instrument.is_contract else "spot"
 
-    @property
+    @functools.cached_property
     def sizing(self) -> SizingSpec:
         inst = self.instrument
         return SizingSpec(inst.inst_id, inst.is_contract, inst.contract_value, inst.lot_sz, inst.min_sz)

@@ -18,6 +18,7 @@ picked needlessly costs one exact step that orders nothing; a bar skipped is pro
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 from array import array
@@ -35,7 +36,7 @@ __all__ = ["FlatLane", "QuietBand", "Scanner", "quiet_band"]
 ONE = Decimal(1)
 REL_TOL = 1e-9  # relative safety margin of the float evaluation (its error is ~1e-15)
 CHUNK = 4096  # bars evaluated at a time on long stretches
-SHORT = 64  # stretches up to this long are evaluated bar by bar
+FEW = 64  # up to this many bars with a given target are evaluated one by one (else with numpy)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class Scanner:
         # a None keeps the stored size): only those bars can re-size a standing target
         self.fresh = [np.asarray(f, dtype=bool) for f in fresh]
         self.fresh_list = [f.tobytes() for f in self.fresh]
+        self.given_rows = [np.flatnonzero(f).tolist() for f in self.fresh]
         self.inv = [1.0 / p for p in self.px]
         self.px_max = [float(p.max()) for p in self.px]
         self.inv_max = [float(v.max()) for v in self.inv]
@@ -131,8 +133,9 @@ class Scanner:
             tol = REL_TOL * act.factor * scale * self.inv_max[act.lane]
             q = act.band
             tests.append((act.lane, act.factor, q.below - tol, q.lo + tol, q.hi - tol))
-        if stop - start <= SHORT:
-            return self._loop(start, stop, base, held, tests)
+        bars = self._given(start, stop)
+        if bars is not None:
+            return self._loop(bars, stop, base, held, tests)
         a = start
         while a < stop:
             b = min(stop, a + CHUNK)
@@ -149,13 +152,26 @@ class Scanner:
             a = b
         return stop
 
+    def _given(self, start: int, stop: int) -> list[int] | None:
+        """The bars in ``[start, stop)`` where a watched lane is given a target (sorted), or
+        ``None`` if there are more than :data:`FEW` (numpy evaluates the stretch then)."""
+        bars: list[int] = []
+        for act in self.active:
+            rows = self.given_rows[act.lane]
+            a, b = bisect.bisect_left(rows, start), bisect.bisect_left(rows, stop)
+            if b - a > FEW:
+                return None
+            bars.extend(rows[a:b])
+        return sorted(set(bars)) if len(self.active) > 1 else bars
+
     def _loop(
-        self, start: int, stop: int, base: float, held: list[tuple[float, int]],
+        self, bars: list[int], stop: int, base: float, held: list[tuple[float, int]],
         tests: list[tuple[int, float, float, float, float]],
     ) -> int:  # fmt: skip
-        """:meth:`first_active` bar by bar: cheaper than numpy's set-up on a few bars."""
+        """:meth:`first_active` on the few bars where a target is given: cheaper than numpy's
+        set-up (only those bars can re-size)."""
         px, inv, fresh = self.px_list, self.inv_list, self.fresh_list
-        for j in range(start, stop):
+        for j in bars:
             equity = base
             for u, lane in held:
                 equity += u * px[lane][j]
@@ -173,36 +189,43 @@ class Scanner:
         ``factor x cash / close``: it reaches ``minSz`` when the close falls to a threshold."""
         if cash <= 0:
             return stop  # no equity, nothing is sizeable
-        ends = [stop]
+        end = stop
         for lane in flat:
             tol = REL_TOL * lane.factor * cash * self.inv_max[lane.lane]
             limit = lane.factor * cash / (lane.below - tol) * (1 + REL_TOL)  # close <= limit: may open
-            a, size = start, 64
-            while a < ends[0] and a < stop:
-                b = min(stop, a + size)
-                hit = np.flatnonzero(lane.closes[a:b] <= limit)
-                if len(hit):
-                    ends.append(a + int(hit[0]))
+            rows, px = lane.rows, self.px_list[lane.lane]
+            at = bisect.bisect_left(rows, start)
+            for j in rows[at : at + FEW]:  # mostly the first bar that wants a position opens
+                if j >= end:
                     break
-                a, size = b, min(size * 4, CHUNK * 16)
-            ends = [min(ends)]
-        return ends[0]
+                if px[j] <= limit:
+                    end = j
+                    break
+            else:
+                at += FEW
+                while at < len(rows) and rows[at] < end:  # not sizeable for a while: numpy
+                    some = lane.rows_np[at : at + CHUNK]
+                    hit = np.flatnonzero((self.px[lane.lane][some] <= limit) & (some < end))
+                    if len(hit):
+                        end = int(some[hit[0]])
+                        break
+                    at += CHUNK
+        return end
 
 
 @dataclass(frozen=True)
 class FlatLane:
-    """A lane seen while flat: its closes where its vectorised form gives 1 or -1 (spot: 1),
-    ``inf`` elsewhere (only a bar that sizes a target afresh can open: on a ``None`` the trader
-    keeps the size it stored, which opened nothing)."""
+    """A lane seen while flat: the bars where its vectorised form gives 1 or -1 (spot: 1); only a
+    bar that sizes a target afresh can open (on a ``None`` the trader keeps the size it stored,
+    which opened nothing)."""
 
     lane: int
     factor: float
     below: float
-    closes: np.ndarray
+    rows: list[int]
+    rows_np: np.ndarray
 
     @staticmethod
-    def of(
-        lane: int, factor: float, below: float, values: np.ndarray, px: np.ndarray, spot: bool
-    ) -> FlatLane:
-        wants = values == 1 if spot else np.abs(values) == 1
-        return FlatLane(lane, factor, below, np.where(wants, px, np.inf))
+    def of(lane: int, factor: float, below: float, values: np.ndarray, spot: bool) -> FlatLane:
+        wants = np.flatnonzero(values == 1 if spot else np.abs(values) == 1)
+        return FlatLane(lane, factor, below, wants.tolist(), wants)

@@ -84,6 +84,10 @@ class VectorisedSource:
             ends += [_next(self._at[v], k, self.window.count) for v in (-1, 0, 1) if v != standing]
         return min(ends)
 
+    def fresh(self, k: int) -> bool:
+        """The form gives a target (not ``None``) on traded bar ``k``."""
+        return not math.isnan(self.values[self.window.first + k])
+
     def target(self, k: int, now_pos: int, entry: Decimal | None) -> int | None:
         value = self.values[self.window.first + k]
         mine = None if math.isnan(value) else int(value)

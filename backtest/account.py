@@ -276,21 +276,20 @@ class Account:
     def plans_order(self, i: int) -> bool:
         """Lane ``i``'s standing 1/-1 target with its stored size would still order (an open
         refused for margin is retried every bar)."""
-        target, lane = self.standing[i], self.lanes[i]
+        target = self.standing[i]
         if target not in (1, -1) or (target == -1 and self.spot[i]):
             return False
-        size = self.stored_size(i)
+        size = self.sizes[i] if self.size_due[i] is None else self.stored_size(i)
         if size is None:
             return True  # not sized yet: only a step can tell
         pos = self.books[i].pos
         seen = self._planned[i]  # the answer for the same target, size and position objects
         if seen is not None and seen[0] == target and seen[1] is size and seen[2] is pos:
             return seen[3]
-        inst = lane.run.instrument
+        mode, lot, min_sz = self.plans[i]
         plan = plan_legs(
-            target, self.books[i].holding, size, lane.run.mode,
-            lot_sz=inst.lot_sz, min_sz=inst.min_sz, band=self.settings.band,
-        )  # fmt: skip
+            target, self.books[i].holding, size, mode, lot_sz=lot, min_sz=min_sz, band=self.settings.band
+        )
         orders = bool(plan.adjustments)
         self._planned[i] = (target, size, pos, orders)
         return orders

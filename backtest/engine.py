@@ -42,8 +42,11 @@ slippage, rounded to the tick: :func:`trader.sizing.limit_price`); ``market`` an
 
 from __future__ import annotations
 
+import bisect
+import gc
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 
@@ -70,10 +73,8 @@ class _Cursor:
         self.rows, self.at, self.none = [int(r) for r in rows], 0, none
 
     def next(self, k: int) -> int:
-        rows, at = self.rows, self.at
-        while at < len(rows) and rows[at] < k:
-            at += 1
-        self.at = at
+        rows = self.rows
+        at = self.at = bisect.bisect_left(rows, k, self.at)
         return rows[at] if at < len(rows) else self.none
 
 
@@ -133,7 +134,7 @@ class _Loop:
             if f < k:
                 continue  # no target given in the stretch: the stored size stands
             value = int(values[f])
-            spot_short = value == -1 and acct.lanes[i].run.mode == "spot"
+            spot_short = value == -1 and acct.spot[i]
             acct.defer_size(i, f if value in (1, -1) and not spot_short else None)
 
     def next_step(self, k: int, tape: Tape) -> int:
@@ -208,12 +209,12 @@ class _Loop:
         acct = self.acct
         if k in self.checks or k in self.overrides or any(acct.skipped):
             return False
-        if acct.holds_swap() and self.settle.next(k) == k:
-            return False
         values = [v[k] for v in self.values]
         for value in values:
             if value == 1 or value == -1:
                 return False  # a fresh 1/-1 target: the trader sizes and stores it on this bar
+        if acct.holds_swap() and self.settle.next(k) == k:
+            return False
         for i, value in enumerate(values):
             if value == value:  # not NaN: the new standing target (0)
                 acct.standing[i] = int(value)
@@ -221,7 +222,7 @@ class _Loop:
         for i, book in enumerate(acct.books):
             target = acct.standing[i]
             off = book.pos and target is not None and target != (1 if book.pos > 0 else -1)
-            if off and (acct.lanes[i].run.mode != "spot" or acct.closes_pending()):
+            if off and (not acct.spot[i] or acct.closes_pending()):
                 return False  # a close (net mode always closes what it holds)
         return True
 
@@ -260,6 +261,20 @@ class _Loop:
         return scanner.first_active(k, stop)
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The bar loop makes many small objects (fills, round trips, plans) and no reference
+    cycles: reference counting frees them, and the cyclic collector would only walk them over and
+    over (a few % of a long run). It is paused for the loop and restored after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def run_backtest(
     lanes: Sequence[Lane],
     settings: RunSettings,
@@ -280,15 +295,16 @@ def run_backtest(
     tape = Tape(acct.n)
     tape.record(0, acct.cash, acct.books, share0)
     k, pending = 0, False
-    while k < count:
-        if not pending:
-            k = loop.next_step(k, tape)
-            if k == count:
-                break
-        close_s = int(closes[k])
-        pending = acct.step(k, close_s, bar_s, override.get(close_s))
-        tape.record(k, acct.cash, acct.books, share0)
-        k += 1
+    with _no_cycle_collection():
+        while k < count:
+            if not pending:
+                k = loop.next_step(k, tape)
+                if k == count:
+                    break
+            close_s = int(closes[k])
+            pending = acct.step(k, close_s, bar_s, override.get(close_s))
+            tape.record(k, acct.cash, acct.books, share0)
+            k += 1
 
     curves = tape.curves(loop.scanner.px, count)
     last_px = [ln.window.candles.close_px(ln.window.first + count - 1) for ln in lanes]

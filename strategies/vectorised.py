@@ -22,7 +22,7 @@ from strategies.sma_cross import SmaCrossParams
 
 __all__ = ["bollinger_bias_vectorised", "bollinger_vectorised", "sma_cross_vectorised"]
 
-_CHUNK = 1 << 16  # windows per block: bounds the temporary (rows x window) arrays
+_CHUNK = 1 << 12  # windows per block: keeps the temporary (rows x window) arrays in the CPU cache
 
 
 def _closes(df: pd.DataFrame) -> np.ndarray:
@@ -39,9 +39,10 @@ def _window_stats(closes: np.ndarray, n: int, *, std: bool) -> tuple[np.ndarray,
     stds = np.empty(len(windows) if std else 0)
     for start in range(0, len(windows), _CHUNK):
         block = windows[start : start + _CHUNK]
-        means[start : start + len(block)] = block.mean(axis=1)
-        if std:
-            stds[start : start + len(block)] = block.std(axis=1, ddof=0)
+        mean = block.mean(axis=1)
+        means[start : start + len(block)] = mean
+        if std:  # numpy's own std, given the mean it would compute itself (the same bits, one pass less)
+            stds[start : start + len(block)] = block.std(axis=1, ddof=0, mean=mean[:, None])
     return means, stds
 
 

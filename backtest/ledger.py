@@ -60,7 +60,7 @@ class Trip(NamedTuple):
     net: Decimal
 
 
-@dataclass
+@dataclass(slots=True)
 class Book:
     """One instrument's position and its running P&L."""
 
@@ -76,7 +76,6 @@ class Book:
     trips: list[Trip] = field(default_factory=list)
     _trip_start: datetime | None = None
     _trip_base: Decimal = ZERO
-
     _held: tuple[Decimal, Holding] | None = None  # the holding of ``pos``, built once per change
 
     @property

@@ -75,6 +75,7 @@ def render_plan(cfg: FleetConfig) -> str:
         how = "fetched" if iv == plan.base else "fetched from OKX once, then derived"
         lines.append(f"  backfill {span} of {iv} candles = {plan.bars(iv)} bars per instrument ({how})")
     lines += _feed_lines(cfg)
+    lines += _bus_lines(cfg)
     dingtalk = cfg.notify.dingtalk
     lines.append(
         "notify       : "
@@ -101,6 +102,21 @@ def render_plan(cfg: FleetConfig) -> str:
             )
     lines.extend(_treasury_lines(cfg))
     return redact("\n".join(lines))
+
+
+def _bus_lines(cfg: FleetConfig) -> list[str]:
+    """Where bars and markers travel between the collector and the traders (``DATA_BUS``)."""
+    bus = cfg.data_bus
+    if bus.kind == "files":
+        return [f"data bus     : files (CSVs and data_ready markers under {cfg.data_dir}, this host only)"]
+    from bus.connect import redacted_url
+
+    password = f", password from ${bus.password_env}" if bus.password_env else ""
+    return [
+        f"data bus     : redis at {redacted_url(bus.url or '')} (prefix {bus.prefix!r}{password}); "
+        f"account and collector leases of {bus.lease_s:g}s, this host named "
+        f"{bus.host or 'by its hostname'}"
+    ]
 
 
 def _risk_lines(acct: AccountSettings) -> list[str]:

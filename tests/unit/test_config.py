@@ -313,6 +313,21 @@ def test_render_plan_shows_the_feed_and_its_last_bar(tmp_path: Path) -> None:
     assert "feed         : rest (market/candles polling" in rest
 
 
+def test_render_plan_shows_the_data_bus_without_its_password(tmp_path: Path) -> None:
+    from config.schema import DataBusSettings
+
+    cfg = load_config(good(tmp_path), environ={}, env_file=tmp_path / "none.env")
+    assert f"data bus     : files (CSVs and data_ready markers under {cfg.data_dir}" in render_plan(cfg)
+    bus = DataBusSettings(
+        kind="redis", url="redis://:hunter2pass@10.0.0.5:6379/0", password_env="REDIS_PW", host="box-a"
+    )
+    plan = render_plan(cfg.model_copy(update={"data_bus": bus}))
+    assert "data bus     : redis at redis://:***@10.0.0.5:6379/0 (prefix 'okxfleet'" in plan
+    assert "password from $REDIS_PW)" in plan
+    assert "leases of 10s, this host named box-a" in plan
+    assert "hunter2pass" not in plan
+
+
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.py", environ={})

@@ -262,12 +262,14 @@ class _Loop:
 
 
 @contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """The bar loop makes many small objects (fills, round trips, plans) and no reference
-    cycles: reference counting frees them, and the cyclic collector would only walk them over and
-    over (a few % of a long run). It is paused for the loop and restored after."""
+def _no_cycle_collection(pause: bool) -> Iterator[None]:
+    """With vectorised targets the bar loop makes many small objects (fills, round trips, plans)
+    and no reference cycles: reference counting frees them, and the cyclic collector would only
+    walk them over and over (a few % of a long run), so it is paused for the loop and restored
+    after. A replayed strategy gets a pandas frame per bar, whose cycles it must collect."""
     enabled = gc.isenabled()
-    gc.disable()
+    if pause:
+        gc.disable()
     try:
         yield
     finally:
@@ -295,7 +297,7 @@ def run_backtest(
     tape = Tape(acct.n)
     tape.record(0, acct.cash, acct.books, share0)
     k, pending = 0, False
-    with _no_cycle_collection():
+    with _no_cycle_collection(not loop.every):
         while k < count:
             if not pending:
                 k = loop.next_step(k, tape)

@@ -84,7 +84,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="per 8 h, where <DATA_DIR>/funding/<INST>.csv has none")  # fmt: skip
     p.add_argument("--method", choices=("auto", "vectorised", "replay"), default="auto",
                    help="targets from the vectorised form (checked) or the per-bar function")  # fmt: skip
-    p.add_argument("--no-fetch", action="store_true", help="never backfill a missing range: stop instead")
+    p.add_argument("--no-fetch", action="store_true",
+                   help="fetch nothing: a missing range stops the run, funding history is not updated")
     p.add_argument("--out", type=Path, help="output folder (default <DATA_DIR>/backtests/<label>-<time>)")
     p.add_argument("--progress", choices=("auto", "on", "off"), default="auto", help="backfill progress bar")
     p.add_argument("--log-level", default="WARNING")

@@ -23,7 +23,7 @@ import numpy as np
 
 from backtest.data import Candles, MissingRange, Window, load_candles, window
 from backtest.engine import Lane, RunResult, run_backtest
-from backtest.funding import load_funding
+from backtest.funding import fetch_funding, load_funding
 from backtest.history import HISTORY_DIR, extend_back
 from backtest.metrics import Metrics, compute_metrics
 from backtest.model import BacktestError, RunSettings, StrategyRun, make_strategy_run
@@ -121,6 +121,25 @@ def _backfill(
         raise BacktestError(f"the backfill of the missing range failed: {detail}")
 
 
+def _fetch_funding(
+    cfg: FleetConfig, public: PublicClient, runs: Sequence[StrategyRun], windows: Sequence[Window]
+) -> None:
+    """Bring each swap's funding history file up to date for the run (see
+    :func:`backtest.funding.fetch_funding`). The exchange failing is not fatal: the run pays the
+    flat rate where the file has no settlement, and says so (report and log)."""
+    for run, w in zip(runs, windows, strict=True):
+        if run.instrument.inst_type != "SWAP":
+            continue
+        try:
+            added = fetch_funding(public, cfg.data_dir, run.inst_id, w.candles.time(w.first))
+        except ExchangeError as exc:
+            log.warning("%s: funding-rate history not fetched (%s); the flat rate fills what "
+                        "the file lacks", run.inst_id, exc)  # fmt: skip
+            continue
+        if added:
+            log.info("%s: %d funding settlement(s) added from OKX's funding-rate history", run.inst_id, added)
+
+
 def _windows(candles: Mapping[str, Candles], runs: Sequence[StrategyRun], request: Request) -> list[Window]:
     iv = request.interval
     start = request.start
@@ -194,6 +213,8 @@ def prepare(
             _backfill(cfg, store, public, clock, request, first - iv.delta * lookback, progress)
             for inst_id in [i for i, st in stores.items() if st is cache]:  # re-copy the new rows
                 extend_back(store, cache, public, inst_id, iv, need_from, progress=progress)
+    if fetch:
+        _fetch_funding(cfg, public, runs, windows)
     fallback = request.settings.costs.funding_rate
     return [
         Lane(r, w, load_funding(cfg.data_dir, r.inst_id, fallback))

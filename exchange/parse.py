@@ -34,6 +34,7 @@ from exchange.records import (
     BookLevel,
     Candle,
     FundingRate,
+    FundingSettlement,
     Instrument,
     LeverageInfo,
     MarkPrice,
@@ -221,6 +222,16 @@ def parse_funding_rate(item: Any) -> FundingRate:
         funding_rate=req_dec(d, "fundingRate"),
         funding_time=req_time(d, "fundingTime"),
         next_funding_time=opt_time(d, "nextFundingTime"),
+    )
+
+
+def parse_funding_settlement(item: Any) -> FundingSettlement:
+    d = item_of(item, "funding-rate history")
+    realized = d.get("realizedRate")
+    return FundingSettlement(
+        inst_id=req_str(d, "instId"),
+        funding_time=req_time(d, "fundingTime"),
+        rate=req_dec(d, "fundingRate" if realized in (None, "") else "realizedRate"),
     )
 
 

@@ -23,6 +23,7 @@ from exchange.ratelimit import RateLimiter
 from exchange.records import (
     Candle,
     FundingRate,
+    FundingSettlement,
     Instrument,
     MarkPrice,
     OrderBook,
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 _API = "/api/v5/"
 CANDLES_MAX = 300  # market/candles page size
 HISTORY_MAX = 100  # market/history-candles: 300 in the 2026 docs, 100 in older ones
+FUNDING_HISTORY_MAX = 400  # public/funding-rate-history page size
 
 
 Fetch = Callable[[str, dict[str, Any]], Any]  # (path under /api/v5/, params) -> the raw reply
@@ -266,6 +268,17 @@ class PublicClient:
 
     def funding_rate(self, inst_id: str) -> FundingRate:
         return p.parse_funding_rate(self._one("public/funding-rate", {"instId": inst_id}))
+
+    def funding_history(
+        self, inst_id: str, *, after: datetime | None = None, limit: int = FUNDING_HISTORY_MAX
+    ) -> list[FundingSettlement]:
+        """``public/funding-rate-history``: settled funding of a swap, oldest first; ``after``: only
+        settlements before it (OKX keeps about three months)."""
+        params = {"instId": inst_id, "limit": str(max(1, min(limit, FUNDING_HISTORY_MAX)))}
+        if after is not None:
+            params["after"] = str(int(after.timestamp() * 1000))
+        rows = [p.parse_funding_settlement(d) for d in self._get("public/funding-rate-history", params)]
+        return sorted(rows, key=lambda r: r.funding_time)
 
     def mark_price(self, inst_id: str) -> MarkPrice:
         inst_type = inst_type_of(inst_id)

@@ -64,6 +64,7 @@ PUBLIC_LIMITS: Mapping[str, RateLimit] = {
     _P + "market/trades": RateLimit(100, 2.0, "ip"),
     _P + "public/time": RateLimit(10, 2.0, "ip"),
     _P + "public/funding-rate": RateLimit(10, 2.0, "ip"),
+    _P + "public/funding-rate-history": RateLimit(10, 2.0, "ip"),
     _P + "public/mark-price": RateLimit(10, 2.0, "ip"),
     _P + "system/status": RateLimit(1, 5.0, "ip"),
 }

@@ -138,6 +138,16 @@ class FundingRate:
 
 
 @dataclass(frozen=True)
+class FundingSettlement:
+    """One settled funding of a swap (``public/funding-rate-history``): ``rate`` is OKX's
+    ``realizedRate`` (what was paid), or its ``fundingRate`` where the realised one is blank."""
+
+    inst_id: str
+    funding_time: datetime
+    rate: Decimal
+
+
+@dataclass(frozen=True)
 class MarkPrice:
     inst_id: str
     mark_px: Decimal

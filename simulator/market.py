@@ -183,8 +183,7 @@ def _funding_rate(ctx: Ctx) -> Reply:
         if not inst.is_swap:
             raise OkxError("51000", "instId")
         period = ctx.now // _FUNDING
-        raw = 0.0001 + 0.0002 * (_hashed(ctx, inst, "fund", period) - 0.4)
-        rate = Decimal(f"{raw:.8f}").normalize()
+        rate = _period_rate(ctx, inst, period)
         rows.append({
             "formulaType": "withRate", "fundingRate": num(rate),
             "fundingTime": str((period + 1) * _FUNDING), "impactValue": "20000",
@@ -194,6 +193,38 @@ def _funding_rate(ctx: Ctx) -> Reply:
             "premium": num(rate - Decimal("0.0001")), "settFundingRate": num(rate),
             "settState": "settled", "ts": str(ctx.now),
         })
+    return Reply(rows)
+
+
+_FUNDING_KEPT = 90 * 24 * 3_600_000  # OKX keeps about three months of funding-rate history
+
+
+def _period_rate(ctx: Ctx, inst: Instrument, period: int) -> Decimal:
+    """The rate settled at the end of funding period ``period`` (the one ``public/funding-rate``
+    shows while the period runs)."""
+    raw = 0.0001 + 0.0002 * (_hashed(ctx, inst, "fund", period) - 0.4)
+    return Decimal(f"{raw:.8f}").normalize()
+
+
+def _funding_rate_history(ctx: Ctx) -> Reply:
+    """Settled funding of one swap, newest first; ``after``/``before`` page by ``fundingTime``."""
+    require(ctx, "instId")
+    inst = require_inst(ctx)
+    if not inst.is_swap:
+        raise OkxError("51000", "instId")
+    limit = int_param(ctx, "limit", 100, 1, 400) or 100
+    after = int_param(ctx, "after", None, 0, 2**62)
+    before = int_param(ctx, "before", None, 0, 2**62)
+    newest = ctx.now // _FUNDING * _FUNDING  # the last settlement so far
+    oldest = max(newest - _FUNDING_KEPT, (inst.coin.list_time_ms // _FUNDING + 1) * _FUNDING)
+    top = newest if after is None else min(newest, (after - 1) // _FUNDING * _FUNDING)
+    rows: list[dict[str, str]] = []
+    t = top
+    while t >= oldest and len(rows) < limit and (before is None or t > before):
+        rate = num(_period_rate(ctx, inst, t // _FUNDING - 1))
+        rows.append({"instType": "SWAP", "instId": inst.inst_id, "fundingRate": rate,
+                     "realizedRate": rate, "fundingTime": str(t), "method": "current_period"})
+        t -= _FUNDING
     return Reply(rows)
 
 
@@ -241,6 +272,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", _P + "market/books"): Route(_books),
     ("GET", _P + "market/trades"): Route(_trades),
     ("GET", _P + "public/funding-rate"): Route(_funding_rate),
+    ("GET", _P + "public/funding-rate-history"): Route(_funding_rate_history),
     ("GET", _P + "public/mark-price"): Route(_mark_price),
     ("GET", _P + "asset/currencies"): Route(_currencies, private=True),
 }

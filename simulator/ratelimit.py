@@ -34,6 +34,7 @@ LIMITS: dict[tuple[str, str], Limit] = {
     ("GET", _P + "market/books"): Limit(40),
     ("GET", _P + "market/trades"): Limit(100),
     ("GET", _P + "public/funding-rate"): Limit(10, scope="ip+inst"),
+    ("GET", _P + "public/funding-rate-history"): Limit(10, scope="ip+inst"),
     ("GET", _P + "public/mark-price"): Limit(10, scope="ip+inst"),
     ("GET", _P + "system/status"): Limit(1, 5.0),
     ("GET", _P + "asset/currencies"): Limit(6, 1.0, "account"),

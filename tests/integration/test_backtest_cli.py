@@ -78,6 +78,11 @@ def test_account_run_backfills_and_writes_its_outputs(
     assert summary["order_type"] == "market"
     assert [s["targets"] for s in summary["strategies"]] == ["vectorised", "vectorised"]
     assert all(s["checked_bars"] > 0 for s in summary["strategies"])
+    # the swap's funding history was fetched from public/funding-rate-history; spot pays none
+    assert (tmp_path / "data" / "funding" / "ETH-USDT-SWAP.csv").is_file()
+    sources = {s["inst_id"]: s["funding_source"] for s in summary["strategies"]}
+    assert sources["ETH-USDT-SWAP"].startswith("ETH-USDT-SWAP.csv (")
+    assert sources["BTC-USDT"] == "flat rate"
     assert set(summary["account"]) >= {"total_return", "annual_return", "max_drawdown", "sharpe", "sortino",
                                        "trades", "win_rate", "exposure", "fees", "funding"}  # fmt: skip
     with (out / "trades.csv").open(encoding="utf-8") as fh:

@@ -242,3 +242,22 @@ def test_failures_are_exchange_errors_not_ccxt(public: PublicClient) -> None:
     with pytest.raises(ExchangeError) as info:
         public.candles(SWAP, "7m")
     assert info.value.code == "51000"
+
+
+def test_funding_history_pages_backwards_and_holds_the_rates_that_were_announced(
+    public: PublicClient, sim: RunningSimulator
+) -> None:
+    announced = public.funding_rate(SWAP)  # the rate of the period running now, settled at its end
+    sim.control.advance(int((announced.funding_time - public.server_time()).total_seconds() * 1000) + 60_000)
+
+    newest = public.funding_history(SWAP, limit=5)
+    older = public.funding_history(SWAP, after=newest[0].funding_time, limit=3)
+
+    assert newest[-1].funding_time == announced.funding_time
+    assert newest[-1].rate == announced.funding_rate
+    times = [r.funding_time for r in older + newest]
+    assert times == sorted(times)
+    assert len(set(times)) == 8
+    assert {b - a for a, b in itertools.pairwise(times)} == {timedelta(hours=8)}
+    with pytest.raises(UnknownInstrument):
+        public.funding_history("NOPE-USDT-SWAP")

@@ -52,6 +52,7 @@ def max_in_window(times: list[float], window: float) -> int:
         ("market/trades", 100, "ip"),
         ("public/time", 10, "ip"),
         ("public/funding-rate", 10, "ip"),
+        ("public/funding-rate-history", 10, "ip"),
         ("public/mark-price", 10, "ip"),
     ],
 )

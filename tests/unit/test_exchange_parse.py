@@ -321,3 +321,19 @@ def test_missing_required_fields_raise_bad_response() -> None:
         p.parse_account_config({"acctLv": "2", "posMode": "hedge"})
     with pytest.raises(BadResponse):
         p.parse_balance("not an object")
+
+
+def test_funding_history_row_takes_the_realised_rate_and_requires_its_fields() -> None:
+    # the shape of OKX's public/funding-rate-history example (docs: get-funding-rate-history)
+    row = {"fundingRate": "0.0000746", "fundingTime": "1703059200000", "instId": "BTC-USD-SWAP",
+           "instType": "SWAP", "method": "next_period", "realizedRate": "0.0000744"}  # fmt: skip
+
+    settled = p.parse_funding_settlement(row)
+    blank = p.parse_funding_settlement({**row, "realizedRate": ""})
+
+    assert (settled.inst_id, settled.funding_time) == ("BTC-USD-SWAP", ms(1703059200000))
+    assert settled.rate == Decimal("0.0000744")
+    assert blank.rate == Decimal("0.0000746")
+    for field in ("fundingRate", "fundingTime", "instId"):
+        with pytest.raises(BadResponse, match=field):
+            p.parse_funding_settlement({k: v for k, v in row.items() if k != field} | {"realizedRate": ""})

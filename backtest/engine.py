@@ -29,8 +29,9 @@ A new ``1``/``-1`` target is always stepped (the trader sizes and stores it ther
 target that changes to ``0`` without a close is taken without a step; with every book flat, a
 whole flat stretch is screened at once for the first bar whose fresh target may open. After a
 stretch passed without a step, each lane's stored size is the exact ``Decimal`` size of its last
-fresh target in it (:meth:`backtest.account.Account.size_at`), so the next step sizes as the
-trader does.
+fresh target in it (:meth:`backtest.account.Account.size_at`, computed from the stretch's state
+when it is first read: often never, as the next step gives a fresh target), so the next step
+sizes as the trader does.
 Between stepped bars nothing but the prices changes, so the per-bar curves of step 6 are computed
 at the end with numpy, as floats (:mod:`backtest.tape`); the standing target per bar is the
 strategy's outputs carried forward.

@@ -183,15 +183,21 @@ class Account:
         self.cash += moved
         self.results[i].fills.append(fill)
 
+    def closing_legs(self, i: int) -> tuple[Leg, ...]:
+        """Phase 1 for lane ``i``: the closes :func:`plan_legs` asks for (none while the position is
+        on its standing target's side, or flat)."""
+        target, book = self.standing[i], self.books[i]
+        if target is None or not book.pos or target == (1 if book.pos > 0 else -1):
+            return ()  # plan_legs would close nothing
+        mode, lot, min_sz = self.plans[i]
+        return plan_legs(target, book.holding, None, mode, lot_sz=lot, min_sz=min_sz).closes
+
     def closes(self, ok: list[bool]) -> bool:
         traded = False
         for i in range(self.n):
-            target, pos = self.standing[i], self.books[i].pos
-            if not pos or not ok[i] or target is None or target == (1 if pos > 0 else -1):
-                continue  # plan_legs would close nothing
-            mode, lot, min_sz = self.plans[i]
-            plan = plan_legs(target, self.books[i].holding, None, mode, lot_sz=lot, min_sz=min_sz)
-            for leg in plan.closes:
+            if not ok[i]:
+                continue
+            for leg in self.closing_legs(i):
                 self.book(i, leg)
                 traded = True
         return traded
@@ -211,7 +217,7 @@ class Account:
             run = lane.run
             if not ok[i] or target not in (1, -1) or (target == -1 and self.spot[i]):
                 continue
-            size = self.sizes[i] if self.size_due[i] is None else self.stored_size(i)
+            size = self.stored_size(i)
             if size is None:
                 held = held or [b.notional(p) for b, p in zip(self.books, px, strict=True)]
                 other = sum((planned.get(j, h) for j, h in enumerate(held) if j != i), ZERO)
@@ -279,7 +285,7 @@ class Account:
         target = self.standing[i]
         if target not in (1, -1) or (target == -1 and self.spot[i]):
             return False
-        size = self.sizes[i] if self.size_due[i] is None else self.stored_size(i)
+        size = self.stored_size(i)
         if size is None:
             return True  # not sized yet: only a step can tell
         pos = self.books[i].pos
@@ -336,14 +342,4 @@ class Account:
 
     def closes_pending(self) -> bool:
         """A standing target the position is not on, with a close the trader would still order."""
-        for i, lane in enumerate(self.lanes):
-            target, book = self.standing[i], self.books[i]
-            if target is None or not book.pos or target == (1 if book.pos > 0 else -1):
-                continue
-            inst = lane.run.instrument
-            plan = plan_legs(
-                target, book.holding, None, lane.run.mode, lot_sz=inst.lot_sz, min_sz=inst.min_sz
-            )
-            if plan.closes:
-                return True
-        return False
+        return any(self.closing_legs(i) for i in range(self.n))

@@ -208,7 +208,6 @@ def _period_rate(ctx: Ctx, inst: Instrument, period: int) -> Decimal:
 
 def _funding_rate_history(ctx: Ctx) -> Reply:
     """Settled funding of one swap, newest first; ``after``/``before`` page by ``fundingTime``."""
-    require(ctx, "instId")
     inst = require_inst(ctx)
     if not inst.is_swap:
         raise OkxError("51000", "instId")
